@@ -1,0 +1,101 @@
+# llmunixfs: see README.md. `make` builds ./llmunixfs, `make check` runs every
+# test on a sanitizer build, `make mount` mounts ./volumes.
+
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+BINDIR    := $(PREFIX)/bin
+DATADIR   := $(PREFIX)/share/llmunix
+MANDIR    := $(PREFIX)/share/man
+CC        ?= cc
+PKGS      := fuse3
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN     := -Wall -Wextra -Werror -Wformat=2 -Wmissing-prototypes \
+	    -Wstrict-prototypes -Wvla
+DEFS     := -D_GNU_SOURCE -DFUSE_USE_VERSION=314 -DLLMUNIX_VERSION='"$(VERSION)"' \
+	    -DLLMUNIX_DATADIR='"$(DATADIR)"'
+BASE     := -std=gnu11 $(WARN) $(DEFS) -I. $(PKG_CFLAGS) -pthread
+RELEASE  := $(BASE) -O2 -g -D_FORTIFY_SOURCE=2
+SANITIZE := $(BASE) -O1 -g -fno-omit-frame-pointer \
+	    -fsanitize=address,undefined -fno-sanitize-recover=all
+LIBS     := $(PKG_LIBS) -pthread
+
+CORE_SRC := $(sort $(wildcard core/*.c))
+FS_SRC   := $(sort $(wildcard fs/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/test-*.c))
+
+REL_OBJ  := $(patsubst %.c,build/release/%.o,$(CORE_SRC) $(FS_SRC))
+ASAN_CORE := $(patsubst %.c,build/asan/%.o,$(CORE_SRC))
+ASAN_OBJ := $(ASAN_CORE) $(patsubst %.c,build/asan/%.o,$(FS_SRC))
+UNIT_BIN := $(patsubst tests/unit/test-%.c,build/tests/unit-%,$(UNIT_SRC))
+
+.PHONY: all deps check check-run mount umount install clean bench
+
+all: deps
+	@$(MAKE) --no-print-directory llmunixfs
+
+# Install the Debian packages when pkg-config cannot find a library.
+deps:
+	@pkg-config --exists $(PKGS) || scripts/install-deps
+
+llmunixfs: $(REL_OBJ)
+	$(CC) -o $@ $^ $(LIBS)
+
+build/release/%.o: %.c $(wildcard core/*.h fs/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(RELEASE) -MMD -c -o $@ $<
+
+build/asan/%.o: %.c $(wildcard core/*.h fs/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(SANITIZE) -c -o $@ $<
+
+build/asan/llmunixfs: $(ASAN_OBJ)
+	$(CC) $(SANITIZE) -o $@ $^ $(LIBS)
+
+build/tests/unit-%: tests/unit/test-%.c tests/unit/unit.h $(ASAN_CORE)
+	@mkdir -p $(dir $@)
+	$(CC) $(SANITIZE) -Itests/unit -o $@ $< $(ASAN_CORE) $(LIBS)
+
+build/tests/%: tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(RELEASE) -o $@ $< $(LIBS)
+
+TEST_TOOLS := build/tests/fsop $(patsubst scripts/%.c,build/tests/%,$(wildcard scripts/*.c))
+
+check: deps
+	@$(MAKE) --no-print-directory check-run
+
+check-run: llmunixfs build/asan/llmunixfs $(UNIT_BIN) $(TEST_TOOLS)
+	LLMUNIXFS=$(CURDIR)/build/asan/llmunixfs tests/run
+
+build/tests/%: scripts/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(RELEASE) -o $@ $< $(LIBS)
+
+# Mount ./volumes on the embedded default (state in /var/lib/llmunix as
+# root); the daemon goes to the background and logs to syslog.
+mount: all
+	@mkdir -p volumes
+	@if mountpoint -q volumes; then echo "volumes is already mounted"; \
+	else ./llmunixfs -o system_skills=$(CURDIR)/skills volumes && \
+	echo "mounted: ls volumes"; fi
+
+umount:
+	fusermount3 -u volumes
+
+bench: all $(TEST_TOOLS)
+	scripts/bench-fs
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/skills
+	install -m 0755 llmunixfs $(DESTDIR)$(BINDIR)/llmunixfs
+	cp -R skills/. $(DESTDIR)$(DATADIR)/skills/
+	install -d $(DESTDIR)$(PREFIX)/share/doc/llmunix
+	install -m 0644 llmunix.conf.example $(DESTDIR)$(PREFIX)/share/doc/llmunix/
+
+clean:
+	rm -rf build llmunixfs
+
+-include $(wildcard build/release/*/*.d)

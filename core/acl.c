@@ -1,0 +1,83 @@
+/* core/acl.c: the rights table and the facts it needs. */
+#include "core/acl.h"
+
+#include <string.h>
+
+unsigned acl_decide(const struct acl_facts *f)
+{
+	if (f->admin)
+		return ACL_R | ACL_W;
+	switch (f->cls) {
+	case ACL_TOP:
+	case ACL_SYSTEM:
+		return ACL_R;
+	case ACL_TEAM:
+		if (!f->owner_known)
+			return 0;
+		return f->member ? ACL_R | ACL_W : ACL_R;
+	case ACL_USER:
+		if (!f->owner_known)
+			return 0;
+		if (f->owner)
+			return ACL_R | ACL_W;
+		if (f->area == ACL_SHARED && f->teammate)
+			return ACL_R;
+		return 0;
+	}
+	return 0;
+}
+
+static void caller_load_groups(struct caller *c)
+{
+	if (c->groups_loaded)
+		return;
+	c->groups_loaded = 1;
+	c->ngroups = 0;
+	if (c->get_groups && c->get_groups(c) < 0)
+		c->ngroups = 0;
+	if (c->ngroups < CALLER_MAX_GROUPS)
+		c->groups[c->ngroups++] = c->gid;
+}
+
+int acl_is_admin(struct ident *id, struct caller *c)
+{
+	if (c->uid == 0)
+		return 1;
+	caller_load_groups(c);
+	return ident_is_admin_group(id, c->groups, (size_t)c->ngroups);
+}
+
+unsigned acl_rights(struct ident *id, struct caller *c, enum acl_class cls,
+		    const char *owner, enum acl_area area)
+{
+	struct acl_facts f;
+	struct ident_user u;
+	int team;
+
+	memset(&f, 0, sizeof(f));
+	f.cls = cls;
+	f.area = area;
+	if (c->uid == 0)
+		return ACL_R | ACL_W;
+	if (cls == ACL_USER) {
+		if (ident_user(id, owner, &u) != 0)
+			return acl_is_admin(id, c) ? ACL_R | ACL_W : 0;
+		f.owner_known = 1;
+		/* The owner has every right: no need for the groups. */
+		if (u.uid == c->uid)
+			return ACL_R | ACL_W;
+		f.admin = acl_is_admin(id, c);
+		if (!f.admin)
+			f.teammate = (ident_teams_of(id, c->groups,
+				      (size_t)c->ngroups) & u.teams) != 0;
+		return acl_decide(&f);
+	}
+	f.admin = acl_is_admin(id, c);
+	if (cls == ACL_TEAM) {
+		f.owner_known = ident_team(id, owner, &team, NULL) == 0;
+		f.member = f.owner_known &&
+			   (ident_teams_of(id, c->groups, (size_t)c->ngroups) &
+			    ((uint64_t)1 << team)) != 0;
+	}
+	return acl_decide(&f);
+}

@@ -1,0 +1,113 @@
+/* core/ns_int.h: the namespace's internals, shared by core/ns*.c only.
+ *
+ * Locking: ns->tree is a reader-writer lock. Changes to the shape of the
+ * tree (create, mkdir, unlink, rmdir, rename, freeing nodes, new volumes)
+ * hold it for writing; everything else holds it for reading and then a
+ * node's `mu` for its attributes and content. A node's `mu` is only ever
+ * taken with `tree` held, never two at once, so holding `tree` for writing
+ * excludes every other user of every node. Store calls for a node happen
+ * under its `mu` (or the write lock), so two calls on one key never race.
+ */
+#ifndef LLMUNIX_NS_INT_H
+#define LLMUNIX_NS_INT_H
+
+#include <pthread.h>
+
+#include "core/buf.h"
+#include "core/ns.h"
+
+enum node_kind {
+	NK_ROOT,	/* MOUNT */
+	NK_CLASS,	/* MOUNT/team, MOUNT/user */
+	NK_VOLUME,	/* system/, team/<t>/, user/<u>/ */
+	NK_AREA,	/* <volume>/skills, <volume>/workflows */
+	NK_DIR,		/* a folder inside an area */
+	NK_FILE,	/* a file inside an area */
+};
+
+struct volume {
+	enum acl_class cls;
+	char owner[IDENT_NAME_MAX];	/* team or user; "" for system */
+	char prefix[80];		/* store key, "volumes/user/alice" */
+};
+
+struct node {
+	struct node *parent;
+	char *name;
+	enum node_kind kind;
+	struct volume *vol;		/* NULL above the volumes */
+	uint64_t ino;
+	uint64_t nlookup;		/* kernel references (atomic) */
+	uint32_t pins;			/* open files, listings (atomic) */
+	int detached;			/* no longer in the tree */
+
+	struct node *hnext;		/* hash chain */
+	struct node *child, *prev, *next;	/* children, siblings */
+	size_t nchildren;
+
+	pthread_mutex_t mu;
+	mode_t mode;			/* type and 0777 bits */
+	uid_t uid;
+	gid_t gid;
+	struct timespec mtime, ctime;
+	uint64_t size;
+
+	/* Files: content while open, and what the store holds. */
+	struct buf data;
+	unsigned loaded:1, dirty:1, stored:1, cache_stale:1;
+	unsigned xattrs_loaded:1;
+	unsigned opens;
+	struct blob_meta saved;		/* attributes as last stored */
+	struct blob_xattrs xattrs;
+};
+
+struct ns_file {
+	struct node *node;
+	int flags;
+};
+
+struct ns {
+	const struct config *cfg;
+	struct ident *id;
+	struct blob *blob;
+	pthread_rwlock_t tree;
+	struct node *root, *team, *user;
+	struct node *limbo;		/* detached, not yet freed */
+	struct node **table;		/* (parent, name) -> node */
+	size_t table_size, count;
+	uint64_t next_ino;
+	uint64_t ident_gen;
+};
+
+/* ns_tree.c */
+struct node *node_new(struct ns *ns, struct node *parent, const char *name,
+		      enum node_kind kind, mode_t mode);
+struct node *node_child(struct ns *ns, struct node *parent,
+			const char *name);
+void node_detach(struct ns *ns, struct node *n);
+void node_attach(struct ns *ns, struct node *n, struct node *parent,
+		 const char *name_owned);
+void node_maybe_free(struct ns *ns, struct node *n);
+void node_move(struct ns *ns, struct node *n, struct node *parent,
+	       char *name_owned);
+int node_key(const struct node *n, char *out, size_t cap);
+unsigned node_rights(struct ns *ns, struct caller *c, const struct node *n);
+void node_stat(struct ns *ns, struct caller *c, struct node *n,
+	       struct stat *st);
+void node_meta(const struct node *n, struct blob_meta *m);
+int node_is_data(const struct node *n);
+void ns_refresh_users(struct ns *ns);
+void ns_now(struct timespec *ts);
+
+/* ns_file.c */
+int file_load(struct ns *ns, struct node *n);
+int file_store(struct ns *ns, struct node *n, unsigned flags);
+int xattrs_load(struct ns *ns, struct node *n);
+int ns_check_dir_write(struct ns *ns, struct caller *c, struct node *parent);
+int ns_check_new_name(struct node *parent, const char *name);
+
+/* ns_load.c */
+int ns_load(struct ns *ns);
+int ns_volume_load(struct ns *ns, struct node *vol);
+
+#endif

@@ -1,0 +1,250 @@
+/* core/ns_xattr.c: user.* extended attributes, kept with the node and
+ * written to the store with it. */
+#include "core/ns_int.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/xattr.h>
+
+#define XATTR_TOTAL_MAX 65536	/* names and values of one file */
+
+static int xattr_name_ok(const char *name)
+{
+	if (strncmp(name, "user.", 5) != 0)
+		return -EOPNOTSUPP;
+	if (strlen(name) > 255)
+		return -ERANGE;
+	if (name[5] == '\0')
+		return -EINVAL;
+	return 0;
+}
+
+static struct blob_xattr *find(struct node *n, const char *name)
+{
+	for (size_t i = 0; i < n->xattrs.n; i++)
+		if (strcmp(n->xattrs.v[i].name, name) == 0)
+			return &n->xattrs.v[i];
+	return NULL;
+}
+
+static size_t total_size(const struct node *n)
+{
+	size_t t = 0;
+
+	for (size_t i = 0; i < n->xattrs.n; i++)
+		t += strlen(n->xattrs.v[i].name) + 1 + n->xattrs.v[i].len;
+	return t;
+}
+
+/* Write the xattrs to the store, or leave them to the next store of the
+ * content. n->mu held. */
+static int xattrs_store(struct ns *ns, struct node *n)
+{
+	char key[PATH_MAX];
+	int rc;
+
+	if (n->kind == NK_FILE && (n->dirty || !n->stored))
+		return 0;
+	rc = node_key(n, key, sizeof(key));
+	if (rc)
+		return rc;
+	rc = ns->blob->ops->setxattrs(ns->blob, key, &n->xattrs);
+	if (rc == -ENOENT && n->kind == NK_AREA) {
+		struct blob_meta m;
+
+		node_meta(n, &m);
+		rc = ns->blob->ops->mkdir(ns->blob, key, &m);
+		if (!rc)
+			rc = ns->blob->ops->setxattrs(ns->blob, key,
+						      &n->xattrs);
+	}
+	if (!rc)
+		n->stored = 1;
+	return rc;
+}
+
+/* Lock the tree and n->mu after checking rights; `write` asks for the
+ * write right. Returns 0 with both held. */
+static int xattr_begin(struct ns *ns, struct caller *c, struct node *n,
+		       int write)
+{
+	unsigned r;
+	int rc = 0;
+
+	pthread_rwlock_rdlock(&ns->tree);
+	r = node_rights(ns, c, n);
+	if (!(r & ACL_R))
+		rc = -ENOENT;
+	else if (write && !node_is_data(n))
+		rc = r & ACL_W ? -EPERM : -EACCES;
+	else if (write && !(r & ACL_W))
+		rc = -EACCES;
+	if (rc) {
+		pthread_rwlock_unlock(&ns->tree);
+		return rc;
+	}
+	pthread_mutex_lock(&n->mu);
+	if (node_is_data(n))
+		rc = xattrs_load(ns, n);
+	if (rc) {
+		pthread_mutex_unlock(&n->mu);
+		pthread_rwlock_unlock(&ns->tree);
+	}
+	return rc;
+}
+
+static void xattr_end(struct ns *ns, struct node *n)
+{
+	pthread_mutex_unlock(&n->mu);
+	pthread_rwlock_unlock(&ns->tree);
+}
+
+/* Forget the in-memory set after a failed store: reread next time. */
+static void xattrs_drop(struct node *n)
+{
+	blob_xattrs_release(&n->xattrs);
+	n->xattrs_loaded = !n->stored;
+}
+
+int ns_setxattr(struct ns *ns, struct caller *c, struct node *n,
+		const char *name, const char *value, size_t size, int flags)
+{
+	struct blob_xattr *x, *v;
+	char *val;
+	int rc = xattr_name_ok(name);
+
+	if (rc)
+		return rc;
+	if (size > XATTR_TOTAL_MAX)
+		return -E2BIG;
+	rc = xattr_begin(ns, c, n, 1);
+	if (rc)
+		return rc;
+	x = find(n, name);
+	if ((flags & XATTR_CREATE) && x)
+		rc = -EEXIST;
+	else if ((flags & XATTR_REPLACE) && !x)
+		rc = -ENODATA;
+	else if (total_size(n) - (x ? x->len : 0) + size +
+		 (x ? 0 : strlen(name) + 1) > XATTR_TOTAL_MAX)
+		rc = -ENOSPC;
+	if (rc)
+		goto out;
+	val = malloc(size + 1);
+	if (!val) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	memcpy(val, value, size);
+	if (!x) {
+		v = realloc(n->xattrs.v, (n->xattrs.n + 1) * sizeof(*v));
+		if (!v || !(v[n->xattrs.n].name = strdup(name))) {
+			if (v)
+				n->xattrs.v = v;
+			free(val);
+			rc = -ENOMEM;
+			goto out;
+		}
+		n->xattrs.v = v;
+		x = &v[n->xattrs.n++];
+	} else {
+		free(x->value);
+	}
+	x->value = val;
+	x->len = size;
+	rc = xattrs_store(ns, n);
+	if (rc)
+		xattrs_drop(n);
+	else
+		ns_now(&n->ctime);
+out:
+	xattr_end(ns, n);
+	return rc;
+}
+
+ssize_t ns_getxattr(struct ns *ns, struct caller *c, struct node *n,
+		    const char *name, char *value, size_t size)
+{
+	struct blob_xattr *x;
+	ssize_t rc = xattr_name_ok(name);
+
+	if (rc == -EOPNOTSUPP || rc == -EINVAL)
+		return -ENODATA;
+	if (rc)
+		return rc;
+	rc = xattr_begin(ns, c, n, 0);
+	if (rc)
+		return rc;
+	x = find(n, name);
+	if (!x)
+		rc = -ENODATA;
+	else if (size && size < x->len)
+		rc = -ERANGE;
+	else {
+		if (size)
+			memcpy(value, x->value, x->len);
+		rc = (ssize_t)x->len;
+	}
+	xattr_end(ns, n);
+	return rc;
+}
+
+ssize_t ns_listxattr(struct ns *ns, struct caller *c, struct node *n,
+		     char *list, size_t size)
+{
+	size_t need = 0;
+	ssize_t rc = xattr_begin(ns, c, n, 0);
+
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n->xattrs.n; i++)
+		need += strlen(n->xattrs.v[i].name) + 1;
+	if (size && size < need) {
+		rc = -ERANGE;
+	} else {
+		if (size) {
+			char *p = list;
+
+			for (size_t i = 0; i < n->xattrs.n; i++) {
+				size_t k = strlen(n->xattrs.v[i].name) + 1;
+
+				memcpy(p, n->xattrs.v[i].name, k);
+				p += k;
+			}
+		}
+		rc = (ssize_t)need;
+	}
+	xattr_end(ns, n);
+	return rc;
+}
+
+int ns_removexattr(struct ns *ns, struct caller *c, struct node *n,
+		   const char *name)
+{
+	struct blob_xattr *x;
+	int rc = xattr_name_ok(name);
+
+	if (rc)
+		return rc == -EOPNOTSUPP ? -ENODATA : rc;
+	rc = xattr_begin(ns, c, n, 1);
+	if (rc)
+		return rc;
+	x = find(n, name);
+	if (!x) {
+		rc = -ENODATA;
+		goto out;
+	}
+	free(x->name);
+	free(x->value);
+	*x = n->xattrs.v[--n->xattrs.n];
+	rc = xattrs_store(ns, n);
+	if (rc)
+		xattrs_drop(n);
+	else
+		ns_now(&n->ctime);
+out:
+	xattr_end(ns, n);
+	return rc;
+}

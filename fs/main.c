@@ -1,0 +1,231 @@
+/* fs/main.c: start-up of llmunixfs: options, configuration, the mount, the
+ * request loop and a clean exit on SIGTERM, SIGINT or unmount. */
+#include "core/blob_local.h"
+#include "core/config.h"
+#include "core/ident.h"
+#include "core/log.h"
+#include "core/ns.h"
+#include "fs/fs.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEFAULT_CONFIG "/etc/llmunix/llmunix.conf"
+#define EXIT_USAGE 2
+
+struct cli {
+	char *state;
+	char *config;
+	char *system_skills;
+};
+
+static const struct fuse_opt cli_opts[] = {
+	{ "state=%s", offsetof(struct cli, state), 0 },
+	{ "config=%s", offsetof(struct cli, config), 0 },
+	{ "system_skills=%s", offsetof(struct cli, system_skills), 0 },
+	FUSE_OPT_END
+};
+
+static void usage(const char *prog)
+{
+	printf("usage: %s [-f] [-d] [-o opt[,opt...]] MOUNTPOINT\n\n"
+	       "Mounts the LLMunix volumes (system, team, user) on "
+	       "MOUNTPOINT.\n\n"
+	       "llmunixfs options:\n"
+	       "    -o state=DIR           where everything is stored "
+	       "(default /var/lib/llmunix\n"
+	       "                           as root, "
+	       "$XDG_STATE_HOME/llmunix otherwise)\n"
+	       "    -o config=FILE         configuration file (default "
+	       DEFAULT_CONFIG " if it exists)\n"
+	       "    -o system_skills=DIR   seed of the system volume, copied "
+	       "on first mount\n"
+	       "                           (default " LLMUNIX_DATADIR
+	       "/skills)\n"
+	       "    -f                     stay in the foreground, log to "
+	       "stderr\n"
+	       "    -d                     debug: foreground, log every "
+	       "request\n"
+	       "    -h, --help             this help\n"
+	       "    -V, --version          the version\n\n"
+	       "See llmunix.conf.example for the configuration keys.\n\n"
+	       "FUSE options:\n", prog);
+	fuse_cmdline_help();
+	fuse_lowlevel_help();
+}
+
+/* Configuration: the file, then the -o options over it. */
+static int load_config(struct config *cfg, const struct cli *cli)
+{
+	char err[1024];
+	int rc = config_init(cfg);
+
+	if (rc) {
+		log_err("out of memory");
+		return rc;
+	}
+	if (cli->config)
+		rc = config_load(cfg, cli->config, err, sizeof(err));
+	else if (access(DEFAULT_CONFIG, F_OK) == 0)
+		rc = config_load(cfg, DEFAULT_CONFIG, err, sizeof(err));
+	if (!rc && cli->state)
+		rc = config_set(cfg, "state", cli->state, "-o state", err,
+				sizeof(err));
+	if (!rc && cli->system_skills)
+		rc = config_set(cfg, "system_skills", cli->system_skills,
+				"-o system_skills", err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "llmunixfs: %s\n", err);
+	return rc;
+}
+
+static int check_mountpoint(const char *path)
+{
+	struct stat st;
+
+	if (!path) {
+		fprintf(stderr, "llmunixfs: no mountpoint given (see "
+			"--help)\n");
+		return -EINVAL;
+	}
+	if (stat(path, &st) < 0) {
+		fprintf(stderr, "llmunixfs: mountpoint '%s': %s\n", path,
+			strerror(errno));
+		return -errno;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "llmunixfs: mountpoint '%s' is not a "
+			"folder\n", path);
+		return -ENOTDIR;
+	}
+	return 0;
+}
+
+static int run_loop(struct fuse_session *se,
+		    const struct fuse_cmdline_opts *opts)
+{
+	struct fuse_loop_config *lc;
+	int rc;
+
+	if (opts->singlethread)
+		return fuse_session_loop(se);
+	lc = fuse_loop_cfg_create();
+	if (!lc)
+		return -ENOMEM;
+	fuse_loop_cfg_set_clone_fd(lc, (unsigned)opts->clone_fd);
+	fuse_loop_cfg_set_max_threads(lc, 16);
+	if (opts->max_idle_threads != UINT_MAX)
+		fuse_loop_cfg_set_idle_threads(lc, opts->max_idle_threads);
+	rc = fuse_session_loop_mt(se, lc);
+	fuse_loop_cfg_destroy(lc);
+	return rc;
+}
+
+/* Everything after the options are known; returns the exit status. */
+static int serve(struct fuse_args *args, struct fuse_cmdline_opts *opts,
+		 struct config *cfg)
+{
+	struct fuse_session *se;
+	struct ident *id = NULL;
+	struct blob *blob = NULL;
+	struct fs fs = { NULL, cfg };
+	int rc, status = 1;
+
+	log_set_level((enum log_level)cfg->log_level);
+	if (opts->debug)
+		log_set_level(LOG_LVL_DEBUG);
+	rc = ident_new(&id);
+	if (!rc)
+		rc = ident_load(id, cfg);
+	if (rc) {
+		log_err("reading the account database: %s", strerror(-rc));
+		goto out;
+	}
+	rc = blob_local_open(&blob, cfg->state_dir);
+	if (rc) {
+		log_err("state folder '%s': %s", cfg->state_dir,
+			strerror(-rc));
+		goto out;
+	}
+	rc = ns_new(&fs.ns, cfg, id, blob);
+	if (rc) {
+		log_err("loading the volumes from '%s': %s", cfg->state_dir,
+			strerror(-rc));
+		goto out;
+	}
+	se = fuse_session_new(args, &fs_ops, sizeof(fs_ops), &fs);
+	if (!se) {
+		status = EXIT_USAGE;	/* an option FUSE does not know */
+		goto out;
+	}
+	if (fuse_set_signal_handlers(se) != 0)
+		goto out_session;
+	if (fuse_session_mount(se, opts->mountpoint) != 0)
+		goto out_signals;
+	fuse_daemonize(opts->foreground);
+	if (!opts->foreground)
+		log_to_syslog("llmunixfs");
+	log_info("mounted on '%s', state in '%s'", opts->mountpoint,
+		 cfg->state_dir);
+	rc = run_loop(se, opts);
+	status = rc == 0 ? 0 : 1;
+	fuse_session_unmount(se);
+	log_info("unmounted '%s'", opts->mountpoint);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out_session:
+	fuse_session_destroy(se);
+out:
+	ns_free(fs.ns);
+	if (blob)
+		blob->ops->free(blob);
+	ident_free(id);
+	return status;
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_cmdline_opts opts;
+	struct cli cli = { NULL, NULL, NULL };
+	struct config cfg;
+	int status = EXIT_USAGE;
+
+	memset(&opts, 0, sizeof(opts));
+	memset(&cfg, 0, sizeof(cfg));
+	if (fuse_parse_cmdline(&args, &opts) != 0)
+		goto out;
+	if (opts.show_help) {
+		usage(argv[0]);
+		status = 0;
+		goto out;
+	}
+	if (opts.show_version) {
+		printf("llmunixfs %s (libfuse %s)\n", LLMUNIX_VERSION,
+		       fuse_pkgversion());
+		status = 0;
+		goto out;
+	}
+	if (fuse_opt_parse(&args, &cli, cli_opts, NULL) != 0)
+		goto out;
+	if (check_mountpoint(opts.mountpoint) || load_config(&cfg, &cli))
+		goto out;
+	if (fuse_opt_add_arg(&args, "-ofsname=llmunixfs,subtype=llmunix") ||
+	    (geteuid() == 0 && fuse_opt_add_arg(&args, "-oallow_other")))
+		goto out;
+	status = serve(&args, &opts, &cfg);
+out:
+	config_release(&cfg);
+	free(cli.state);
+	free(cli.config);
+	free(cli.system_skills);
+	free(opts.mountpoint);
+	fuse_opt_free_args(&args);
+	return status;
+}

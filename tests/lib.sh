@@ -1,0 +1,190 @@
+# tests/lib.sh: shared helpers for the integration tests (sourced, bash).
+#
+# Each test file sources this, calls t_begin, asserts with t_* helpers and
+# ends with t_done. Results are printed one per line as "ok - DESC" or
+# "not ok - DESC"; tests/run counts them and prints "N passed, N failed".
+#
+# Environment:
+#   LLMUNIXFS   daemon binary (default: ./llmunixfs at the top of the tree)
+#   T_KEEP=1    keep the temporary folder for inspection
+
+T_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+LLMUNIXFS=${LLMUNIXFS:-$T_TOP/llmunixfs}
+FSOP=${FSOP:-$T_TOP/build/tests/fsop}
+T_PASS=0
+T_FAIL=0
+T_PID=
+MNT=
+STATE=
+
+t_begin()
+{
+	T_NAME=$(basename "$0" .sh)
+	T_TMP=$(mktemp -d "/tmp/llmunix-$T_NAME.XXXXXX")
+	chmod 0755 "$T_TMP"
+	MNT=$T_TMP/mnt
+	STATE=$T_TMP/state
+	mkdir -p "$MNT"
+	trap t_cleanup EXIT
+}
+
+t_cleanup()
+{
+	lfs_umount >/dev/null 2>&1
+	if [ "${T_KEEP:-0}" = 1 ]; then
+		echo "# kept $T_TMP"
+	else
+		rm -rf "$T_TMP"
+	fi
+}
+
+t_pass() { T_PASS=$((T_PASS + 1)); echo "ok - $*"; }
+
+# t_fail DESC [DETAIL...]
+t_fail()
+{
+	T_FAIL=$((T_FAIL + 1))
+	echo "not ok - $1"
+	shift
+	[ $# -gt 0 ] && printf '#   %s\n' "$@"
+	return 0
+}
+
+# t_check DESC CMD...: passes when CMD exits 0.
+t_check()
+{
+	local desc=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		t_pass "$desc"
+	else
+		t_fail "$desc" "command: $*" "output: $(printf '%s' "$out" | head -c 600)"
+	fi
+}
+
+# t_check_not DESC CMD...: passes when CMD exits non-zero.
+t_check_not()
+{
+	local desc=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		t_fail "$desc" "command succeeded but should not have: $*" \
+			"output: $(printf '%s' "$out" | head -c 600)"
+	else
+		t_pass "$desc"
+	fi
+}
+
+# t_eq DESC EXPECTED ACTUAL
+t_eq()
+{
+	if [ "$2" = "$3" ]; then
+		t_pass "$1"
+	else
+		t_fail "$1" "expected: $(printf '%s' "$2" | head -c 400)" \
+			"actual:   $(printf '%s' "$3" | head -c 400)"
+	fi
+}
+
+t_done()
+{
+	echo "# $T_NAME: $T_PASS passed, $T_FAIL failed"
+	[ "$T_FAIL" -eq 0 ]
+}
+
+# t_skip_all REASON: the whole file cannot run here; says so and why.
+t_skip_all()
+{
+	echo "# SKIP $T_NAME: $*"
+	exit 0
+}
+
+# as USER CMD...: run CMD as USER with USER's groups.
+as()
+{
+	local u=$1
+	shift
+	setpriv --reuid="$u" --regid="$u" --init-groups --reset-env -- "$@"
+}
+
+# lfs_users: the test accounts, idempotent. alice and bob are in team eng,
+# carol in team research, dave in the admin group llmadmin; eve is in no
+# team (a stranger to everyone).
+lfs_users()
+{
+	local g u
+	for g in eng research llmadmin; do
+		getent group "$g" >/dev/null || groupadd "$g"
+	done
+	for u in alice bob carol dave eve; do
+		getent passwd "$u" >/dev/null || useradd -M -U -s /bin/bash "$u"
+	done
+	usermod -aG eng alice
+	usermod -aG eng bob
+	usermod -aG research carol
+	usermod -aG llmadmin dave
+}
+
+# lfs_config [EXTRA LINES...]: write $T_TMP/llmunix.conf
+lfs_config()
+{
+	{
+		echo "# written by tests/lib.sh"
+		echo "teams = eng, research"
+		echo "admin_group = llmadmin"
+		local l
+		for l in "$@"; do echo "$l"; done
+	} >"$T_TMP/llmunix.conf"
+}
+
+# lfs_mount [-o OPTS]: start the daemon in the foreground (background job)
+# on $MNT with state $STATE, and wait until the mount answers.
+lfs_mount()
+{
+	[ -f "$T_TMP/llmunix.conf" ] || lfs_config
+	local extra=
+	[ "${1:-}" = -o ] && extra=,$2
+	"$LLMUNIXFS" -f -o "config=$T_TMP/llmunix.conf,state=$STATE,system_skills=${SYSTEM_SKILLS:-$T_TOP/skills}$extra" \
+		"$MNT" >>"$T_TMP/daemon.log" 2>&1 &
+	T_PID=$!
+	local i
+	for i in $(seq 1 200); do
+		if mountpoint -q "$MNT" && [ -d "$MNT/system" ]; then
+			return 0
+		fi
+		if ! kill -0 "$T_PID" 2>/dev/null; then
+			echo "# daemon exited early:"
+			sed 's/^/#   /' "$T_TMP/daemon.log" | tail -n 20
+			T_PID=
+			return 1
+		fi
+		sleep 0.05
+	done
+	echo "# mount did not come up"
+	return 1
+}
+
+# lfs_umount: unmount and wait for the daemon; returns the daemon's status.
+lfs_umount()
+{
+	local st=0
+	if mountpoint -q "$MNT" 2>/dev/null; then
+		fusermount3 -u "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null
+	fi
+	if [ -n "$T_PID" ]; then
+		wait "$T_PID"
+		st=$?
+		T_PID=
+	fi
+	return $st
+}
+
+# lfs_kill9: kill the daemon abruptly and clear the dead mount.
+lfs_kill9()
+{
+	[ -n "$T_PID" ] && kill -9 "$T_PID" 2>/dev/null
+	[ -n "$T_PID" ] && wait "$T_PID" 2>/dev/null
+	T_PID=
+	fusermount3 -u "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null
+	return 0
+}
