@@ -31,7 +31,7 @@ ASAN_CORE := $(patsubst %.c,build/asan/%.o,$(CORE_SRC))
 ASAN_OBJ := $(ASAN_CORE) $(patsubst %.c,build/asan/%.o,$(FS_SRC))
 UNIT_BIN := $(patsubst tests/unit/test-%.c,build/tests/unit-%,$(UNIT_SRC))
 
-.PHONY: all deps check check-run mount umount install clean bench
+.PHONY: FORCE all deps check check-run mount umount install clean bench
 
 all: deps
 	@$(MAKE) --no-print-directory llmunixfs
@@ -42,6 +42,13 @@ deps:
 
 llmunixfs: $(REL_OBJ)
 	$(CC) -o $@ $^ $(LIBS)
+
+# fs/main.c and core/config.c have PREFIX built in: rebuild it when PREFIX changes.
+build/prefix: FORCE
+	@mkdir -p build
+	@echo '$(PREFIX)' | cmp -s - $@ || echo '$(PREFIX)' > $@
+FORCE:
+build/release/fs/main.o build/asan/fs/main.o build/release/core/config.o build/asan/core/config.o: build/prefix
 
 build/release/%.o: %.c $(wildcard core/*.h fs/*.h)
 	@mkdir -p $(dir $@)

@@ -140,29 +140,28 @@ static int serve(struct fuse_args *args, struct fuse_cmdline_opts *opts,
 	log_set_level((enum log_level)cfg->log_level);
 	if (opts->debug)
 		log_set_level(LOG_LVL_DEBUG);
+	/* Options first: a bad one must leave the state folder untouched. */
+	se = fuse_session_new(args, &fs_ops, sizeof(fs_ops), &fs);
+	if (!se)
+		return EXIT_USAGE;	/* an option FUSE does not know */
 	rc = ident_new(&id);
 	if (!rc)
 		rc = ident_load(id, cfg);
 	if (rc) {
 		log_err("reading the account database: %s", strerror(-rc));
-		goto out;
+		goto out_session;
 	}
 	rc = blob_local_open(&blob, cfg->state_dir);
 	if (rc) {
 		log_err("state folder '%s': %s", cfg->state_dir,
 			strerror(-rc));
-		goto out;
+		goto out_session;
 	}
 	rc = ns_new(&fs.ns, cfg, id, blob);
 	if (rc) {
 		log_err("loading the volumes from '%s': %s", cfg->state_dir,
 			strerror(-rc));
-		goto out;
-	}
-	se = fuse_session_new(args, &fs_ops, sizeof(fs_ops), &fs);
-	if (!se) {
-		status = EXIT_USAGE;	/* an option FUSE does not know */
-		goto out;
+		goto out_session;
 	}
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_session;
@@ -174,14 +173,16 @@ static int serve(struct fuse_args *args, struct fuse_cmdline_opts *opts,
 	log_info("mounted on '%s', state in '%s'", opts->mountpoint,
 		 cfg->state_dir);
 	rc = run_loop(se, opts);
-	status = rc == 0 ? 0 : 1;
+	/* A signal number means SIGTERM or SIGINT asked us to stop. */
+	status = rc < 0 ? 1 : 0;
+	if (rc < 0)
+		log_err("request loop: %s", strerror(-rc));
 	fuse_session_unmount(se);
 	log_info("unmounted '%s'", opts->mountpoint);
 out_signals:
 	fuse_remove_signal_handlers(se);
 out_session:
 	fuse_session_destroy(se);
-out:
 	ns_free(fs.ns);
 	if (blob)
 		blob->ops->free(blob);
