@@ -83,6 +83,9 @@ struct blob_ops {
 	/* Replace the whole set of user xattrs. */
 	int (*setxattrs)(struct blob *b, const char *key,
 			 const struct blob_xattrs *x);
+	/* Whether one object can hold the set `x`: 0, or the error that a
+	 * put() with it would give (-ENOSPC, -E2BIG). */
+	int (*fitxattrs)(struct blob *b, const struct blob_xattrs *x);
 	/* Make `key`'s content durable. */
 	int (*sync)(struct blob *b, const char *key);
 	int (*statfs)(struct blob *b, struct statvfs *out);

@@ -70,7 +70,8 @@ static int key_ok(const char *key)
 {
 	const char *p = key;
 
-	if (!*key || *key == '/' || strlen(key) >= PATH_MAX - 64)
+	if (!*key || *key == '/' || key[strlen(key) - 1] == '/' ||
+	    strlen(key) >= PATH_MAX - 64)
 		return 0;
 	while (*p) {
 		const char *e = strchrnul(p, '/');
@@ -90,6 +91,54 @@ static int full_path(struct blob_local *l, const char *key, char *out,
 	int n = snprintf(out, cap, "%s/%s", l->root, key);
 
 	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+}
+
+/* A daemon that is not root cannot read, write or enter what it made
+ * without its owner's bits. Such a mode is kept in MODE_XATTR, the file
+ * gets the owner's bits on disk, and the sticky bit says to look there. */
+#define MODE_XATTR "user.llmunix.mode"
+
+static mode_t disk_mode(const struct blob_local *l, mode_t mode, int *aside)
+{
+	mode_t need = S_ISDIR(mode) ? 0700 : 0600;
+
+	*aside = !l->can_chown && (mode & need) != need;
+	if (!*aside)
+		return mode & 07777;
+	return (mode & 0777) | need | S_ISVTX;
+}
+
+static int mode_aside_set(const char *path, int fd, mode_t mode)
+{
+	char v[16];
+	int n = snprintf(v, sizeof(v), "%o", (unsigned)(mode & 0777));
+
+	if (fd >= 0)
+		return fsetxattr(fd, MODE_XATTR, v, (size_t)n, 0) ? -errno : 0;
+	return lsetxattr(path, MODE_XATTR, v, (size_t)n, 0) ? -errno : 0;
+}
+
+/* The mode as stored by disk_mode(), from what stat gave. */
+static mode_t mode_from_disk(const struct blob_local *l, const char *path,
+			     mode_t st_mode)
+{
+	char v[16];
+	ssize_t n;
+	unsigned long m;
+
+	if (l->can_chown || !(st_mode & S_ISVTX))
+		return st_mode & (S_IFMT | 0777);
+	n = lgetxattr(path, MODE_XATTR, v, sizeof(v) - 1);
+	if (n <= 0)
+		return st_mode & (S_IFMT | 0777);
+	v[n] = '\0';
+	m = strtoul(v, NULL, 8);
+	return (st_mode & S_IFMT) | (mode_t)(m & 0777);
+}
+
+static int is_private_xattr(const char *name)
+{
+	return strncmp(name, "user.llmunix.", 13) == 0;
 }
 
 /* mkdir -p of the folders above `key`. */
@@ -208,7 +257,8 @@ static int local_put(struct blob *b, const char *key, const void *data,
 	struct blob_local *l = local(b);
 	char tmp[PATH_MAX];
 	struct timespec ts[2];
-	int fd, rc, err;
+	int fd, rc, err, aside;
+	mode_t mode;
 
 	if (!key_ok(key))
 		return -EINVAL;
@@ -228,14 +278,19 @@ static int local_put(struct blob *b, const char *key, const void *data,
 	}
 	if (rc)
 		goto out_unlink;
-	if (fchmod(fd, m->mode & 07777) < 0 ||
+	rc = apply_xattrs_fd(fd, x);
+	if (!rc) {
+		mode = disk_mode(l, m->mode, &aside);
+		if (aside)
+			rc = mode_aside_set(NULL, fd, m->mode);
+	}
+	if (rc)
+		goto out_unlink;
+	if (fchmod(fd, mode) < 0 ||
 	    (l->can_chown && fchown(fd, m->uid, m->gid) < 0)) {
 		rc = -errno;
 		goto out_unlink;
 	}
-	rc = apply_xattrs_fd(fd, x);
-	if (rc)
-		goto out_unlink;
 	ts[0] = m->mtime;
 	ts[1] = m->mtime;
 	if (futimens(fd, ts) < 0 ||
@@ -339,11 +394,25 @@ static int local_setmeta(struct blob *b, const char *key,
 {
 	struct blob_local *l = local(b);
 	struct timespec ts[2] = { m->mtime, m->mtime };
+	char path[PATH_MAX];
+	int aside, rc;
+	mode_t mode;
 
 	if (!key_ok(key))
 		return -EINVAL;
-	if (fchmodat(l->root_fd, key, m->mode & 07777, 0) < 0)
+	mode = disk_mode(l, m->mode, &aside);
+	if (fchmodat(l->root_fd, key, mode, 0) < 0)
 		return map_err(errno, "chmod", key);
+	if (!l->can_chown) {
+		rc = full_path(l, key, path, sizeof(path));
+		if (!rc && aside)
+			rc = mode_aside_set(path, -1, m->mode);
+		else if (!rc && lremovexattr(path, MODE_XATTR) < 0 &&
+			 errno != ENODATA && errno != ENOTSUP)
+			rc = -errno;
+		if (rc)
+			return map_err(-rc, "keep the mode of", key);
+	}
 	if (l->can_chown &&
 	    fchownat(l->root_fd, key, m->uid, m->gid, AT_SYMLINK_NOFOLLOW) < 0)
 		return map_err(errno, "chown", key);
@@ -382,7 +451,7 @@ static int local_getxattrs(struct blob *b, const char *key,
 		struct blob_xattr *v;
 		ssize_t vlen;
 
-		if (strncmp(n, "user.", 5) != 0)
+		if (strncmp(n, "user.", 5) != 0 || is_private_xattr(n))
 			continue;
 		vlen = lgetxattr(path, n, NULL, 0);
 		if (vlen < 0)
@@ -432,7 +501,7 @@ static int local_setxattrs(struct blob *b, const char *key,
 	for (char *n = names; n < names + len; n += strlen(n) + 1) {
 		int keep = 0;
 
-		if (strncmp(n, "user.", 5) != 0)
+		if (strncmp(n, "user.", 5) != 0 || is_private_xattr(n))
 			continue;
 		for (size_t i = 0; i < x->n; i++)
 			if (strcmp(x->v[i].name, n) == 0)
@@ -445,6 +514,24 @@ static int local_setxattrs(struct blob *b, const char *key,
 			      0) < 0)
 			return map_err(errno, "set xattr of", key);
 	return 0;
+}
+
+static int local_fitxattrs(struct blob *b, const struct blob_xattrs *x)
+{
+	struct blob_local *l = local(b);
+	char tmp[PATH_MAX];
+	int fd, rc;
+
+	if (snprintf(tmp, sizeof(tmp), "%s/put-XXXXXX", l->tmp) >=
+	    (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return map_err(errno, "create temporary for", "xattrs");
+	rc = apply_xattrs_fd(fd, x);
+	close(fd);
+	unlink(tmp);
+	return rc;
 }
 
 static int local_sync(struct blob *b, const char *key)
@@ -473,8 +560,8 @@ static int local_statfs(struct blob *b, struct statvfs *out)
 }
 
 /* Walk `fd0` (whose key is `path`, of length `len`), parents first. */
-static int list_dir(int fd0, char *path, size_t len, blob_list_cb cb,
-		    void *arg)
+static int list_dir(struct blob_local *l, int fd0, char *path, size_t len,
+		    blob_list_cb cb, void *arg)
 {
 	DIR *d = fdopendir(fd0);
 	struct dirent *de;
@@ -502,6 +589,12 @@ static int list_dir(int fd0, char *path, size_t len, blob_list_cb cb,
 		path[len] = '/';
 		memcpy(path + len + 1, de->d_name, n + 1);
 		m.mode = st.st_mode & (S_IFMT | 0777);
+		if (!l->can_chown && (st.st_mode & S_ISVTX)) {
+			char full[PATH_MAX];
+
+			if (!full_path(l, path, full, sizeof(full)))
+				m.mode = mode_from_disk(l, full, st.st_mode);
+		}
 		m.uid = st.st_uid;
 		m.gid = st.st_gid;
 		m.mtime = st.st_mtim;
@@ -512,7 +605,8 @@ static int list_dir(int fd0, char *path, size_t len, blob_list_cb cb,
 					O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 
 			if (fd >= 0)
-				rc = list_dir(fd, path, len + 1 + n, cb, arg);
+				rc = list_dir(l, fd, path, len + 1 + n, cb,
+					      arg);
 		}
 		path[len] = '\0';
 		if (rc)
@@ -537,7 +631,7 @@ static int local_list(struct blob *b, const char *prefix, blob_list_cb cb,
 	if (fd < 0)
 		return errno == ENOENT ? 0 : map_err(errno, "list", prefix);
 	memcpy(path, prefix, len + 1);
-	return list_dir(fd, path, len, cb, arg);
+	return list_dir(l, fd, path, len, cb, arg);
 }
 
 static void local_free(struct blob *b)
@@ -565,6 +659,7 @@ static const struct blob_ops local_ops = {
 	.setmeta = local_setmeta,
 	.getxattrs = local_getxattrs,
 	.setxattrs = local_setxattrs,
+	.fitxattrs = local_fitxattrs,
 	.sync = local_sync,
 	.statfs = local_statfs,
 	.free = local_free,

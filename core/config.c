@@ -145,7 +145,7 @@ static int parse_seconds(double *out, const char *key, const char *value,
 
 	errno = 0;
 	d = strtod(value, &end);
-	if (errno || end == value || *end || d < 0 || d > 86400) {
+	if (errno || end == value || *end || !(d >= 0 && d <= 86400)) {
 		snprintf(err, errlen, "%s: %s: '%s' is not a number of "
 			 "seconds between 0 and 86400", where, key, value);
 		return -EINVAL;

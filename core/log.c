@@ -41,15 +41,20 @@ void log_msg(enum log_level level, const char *fmt, ...)
 const char *log_escape(char *out, size_t cap, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
+	size_t o = 0, total = 0;
 
 	if (cap == 0)
 		return out;
+	for (const char *p = s; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		total += (c < 0x20 || c >= 0x7f || c == '\\') ? 4 : 1;
+	}
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		size_t need = (c < 0x20 || c >= 0x7f || c == '\\') ? 4 : 1;
 
-		if (o + need + 4 > cap) {
+		if (total + 1 > cap && o + need + 4 > cap) {
 			if (o + 4 <= cap) {
 				memcpy(out + o, "...", 3);
 				o += 3;

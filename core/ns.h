@@ -43,6 +43,10 @@ int ns_lookup(struct ns *ns, struct caller *c, struct node *parent,
 void ns_forget(struct ns *ns, struct node *n, uint64_t nlookup);
 int ns_getattr(struct ns *ns, struct caller *c, struct node *n,
 	       struct stat *st);
+/* Whether the kernel may keep the name of `n` cached: not for user
+ * volumes, which only some callers may see (a cached name would let the
+ * others walk through it). */
+int ns_name_cacheable(struct ns *ns, const struct node *n);
 
 /* What ns_setattr changes: any of the NS_SET_* bits. */
 #define NS_SET_MODE	(1u << 0)

@@ -19,6 +19,8 @@ int file_load(struct ns *ns, struct node *n)
 
 	if (n->loaded)
 		return 0;
+	if (n->detached)
+		return -ENOENT;	/* its key now names another file, or none */
 	if (!n->stored) {
 		n->loaded = 1;
 		return buf_resize(&n->data, 0);
@@ -81,6 +83,12 @@ int file_store(struct ns *ns, struct node *n, unsigned flags)
 	n->dirty = 0;
 	n->stored = 1;
 	n->saved = m;
+	if (n->parent && !n->detached) {
+		/* The put renamed into the folder: its time is ours. */
+		pthread_mutex_lock(&n->parent->mu);
+		dir_store_meta(ns, n->parent);
+		pthread_mutex_unlock(&n->parent->mu);
+	}
 	return 0;
 }
 
@@ -88,6 +96,8 @@ int file_store(struct ns *ns, struct node *n, unsigned flags)
 static void file_revert(struct node *n)
 {
 	buf_release(&n->data);
+	blob_xattrs_release(&n->xattrs);
+	n->xattrs_loaded = !n->stored;
 	n->loaded = 0;
 	n->dirty = 0;
 	n->cache_stale = 1;
@@ -132,6 +142,8 @@ int ns_open(struct ns *ns, struct caller *c, struct node *n, int flags,
 		rc = -ENOENT;
 	else if (n->kind != NK_FILE)
 		rc = -EISDIR;
+	else if (n->detached && !n->loaded)
+		rc = -ENOENT;	/* removed since the kernel looked it up */
 	else if (wants_write(flags) && !(r & ACL_W))
 		rc = -EACCES;
 	if (rc)
@@ -204,14 +216,25 @@ int ns_create(struct ns *ns, struct caller *c, struct node *parent,
 		goto out;
 	n = node_child(ns, parent, name);
 	if (n) {
-		/* Raced with another creator: O_EXCL fails, else open. */
+		/* Raced with another creator: O_EXCL fails, else open.
+		 * The reference returned is taken before the lock is
+		 * dropped, so that `n` cannot be freed meanwhile. */
+		if (flags & O_EXCL) {
+			rc = -EEXIST;
+			goto out;
+		}
+		__atomic_add_fetch(&n->nlookup, 1, __ATOMIC_SEQ_CST);
 		pthread_rwlock_unlock(&ns->tree);
-		if (flags & O_EXCL)
-			return -EEXIST;
 		rc = ns_open(ns, c, n, flags, fout, &keep);
-		if (!rc)
-			rc = ns_lookup(ns, c, parent, name, out, st);
-		return rc;
+		if (rc) {
+			ns_forget(ns, n, 1);
+			return rc;
+		}
+		pthread_rwlock_rdlock(&ns->tree);
+		node_stat(ns, c, n, st);
+		pthread_rwlock_unlock(&ns->tree);
+		*out = n;
+		return 0;
 	}
 	n = node_new(ns, parent, name, NK_FILE, S_IFREG | (mode & 0777));
 	if (!n) {

@@ -4,8 +4,9 @@
  * tree (create, mkdir, unlink, rmdir, rename, freeing nodes, new volumes)
  * hold it for writing; everything else holds it for reading and then a
  * node's `mu` for its attributes and content. A node's `mu` is only ever
- * taken with `tree` held, never two at once, so holding `tree` for writing
- * excludes every other user of every node. Store calls for a node happen
+ * taken with `tree` held, so holding `tree` for writing excludes every
+ * other user of every node. At most two `mu` are held at once, a file's
+ * and then its folder's (file_store), never in the other order. Store calls for a node happen
  * under its `mu` (or the write lock), so two calls on one key never race.
  */
 #ifndef LLMUNIX_NS_INT_H
@@ -96,6 +97,7 @@ void node_stat(struct ns *ns, struct caller *c, struct node *n,
 	       struct stat *st);
 void node_meta(const struct node *n, struct blob_meta *m);
 int node_is_data(const struct node *n);
+void dir_store_meta(struct ns *ns, struct node *dir);
 void ns_refresh_users(struct ns *ns);
 void ns_now(struct timespec *ts);
 

@@ -171,6 +171,13 @@ static int seed_dir(struct ns *ns, int fd0, char *key, size_t len,
 		}
 		if (S_ISREG(st.st_mode)) {
 			rc = seed_file(ns, dirfd(d), de->d_name, key, &st);
+			if (rc && rc != -ENOMEM && rc != -ENOSPC &&
+			    rc != -EDQUOT && rc != -EIO) {
+				/* One bad file does not stop the mount. */
+				log_warn("seed: skipped '%s': %s", key,
+					 strerror(-rc));
+				rc = 0;
+			}
 		} else if (S_ISDIR(st.st_mode)) {
 			struct blob_meta m = { S_IFDIR | (st.st_mode & 0777),
 					       0, 0, st.st_mtim, 0 };

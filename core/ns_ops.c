@@ -50,6 +50,7 @@ int ns_mkdir(struct ns *ns, struct caller *c, struct node *parent,
 	n->stored = 1;
 	n->nlookup = 1;
 	parent->mtime = n->mtime;
+	dir_store_meta(ns, parent);
 	node_stat(ns, c, n, st);
 	*out = n;
 out:
@@ -57,11 +58,21 @@ out:
 	return rc;
 }
 
-/* Before a name goes away, give open files their content to keep. */
+#define KEEP_SMALL_MAX (64u << 10)
+
+/* Before a name goes away, give its file the content to keep: open files
+ * must go on reading, and a file the kernel still knows may be opened by
+ * a reader that looked it up just before (small files only; a larger
+ * one then gives ENOENT). */
 static int keep_for_open_files(struct ns *ns, struct node *n)
 {
-	if (n->kind == NK_FILE && n->opens && !n->loaded)
+	if (n->kind != NK_FILE || n->loaded)
+		return 0;
+	if (n->opens)
 		return file_load(ns, n);
+	if (__atomic_load_n(&n->nlookup, __ATOMIC_SEQ_CST) &&
+	    n->size <= KEEP_SMALL_MAX && file_load(ns, n))
+		log_debug("could not keep '%s' for late readers", n->name);
 	return 0;
 }
 
@@ -104,6 +115,7 @@ int ns_unlink(struct ns *ns, struct caller *c, struct node *parent,
 	if (rc)
 		goto out;
 	ns_now(&parent->mtime);
+	dir_store_meta(ns, parent);
 	node_detach(ns, n);
 out:
 	pthread_rwlock_unlock(&ns->tree);
@@ -135,6 +147,7 @@ int ns_rmdir(struct ns *ns, struct caller *c, struct node *parent,
 	if (rc)
 		goto out;
 	ns_now(&parent->mtime);
+	dir_store_meta(ns, parent);
 	node_detach(ns, n);
 out:
 	pthread_rwlock_unlock(&ns->tree);
@@ -236,6 +249,11 @@ int ns_rename(struct ns *ns, struct caller *c, struct node *parent,
 	ns_now(&src->ctime);
 	parent->mtime = src->ctime;
 	newparent->mtime = src->ctime;
+	dir_store_meta(ns, parent);
+	if (newparent != parent)
+		dir_store_meta(ns, newparent);
+	if (src->kind == NK_DIR)
+		dir_store_meta(ns, src);	/* its mtime moved with it */
 out:
 	free(copy);
 	pthread_rwlock_unlock(&ns->tree);
@@ -291,6 +309,10 @@ static int store_meta(struct ns *ns, struct node *n)
 static int apply_size(struct ns *ns, struct node *n, struct ns_file *f,
 		      uint64_t size)
 {
+	struct timespec mtime = n->mtime, ctime = n->ctime;
+	uint64_t old_size = n->size;
+	unsigned dirty = n->dirty;
+	struct buf keep;
 	int rc;
 
 	if (n->kind != NK_FILE)
@@ -298,22 +320,42 @@ static int apply_size(struct ns *ns, struct node *n, struct ns_file *f,
 	if (size > ns->cfg->max_file_size)
 		return -EFBIG;
 	rc = file_load(ns, n);
-	if (!rc)
-		rc = buf_resize(&n->data, (size_t)size);
 	if (rc)
 		return rc;
+	/* truncate(2) by name is complete when it returns, or changes
+	 * nothing: keep the content to put it back on failure. */
+	buf_init(&keep, n->data.cap);
+	if (!f && !n->detached && size < n->data.len &&
+	    (rc = buf_append(&keep, n->data.data, n->data.len)))
+		return rc;
+	rc = buf_resize(&n->data, (size_t)size);
+	if (rc)
+		goto out;
 	n->size = size;
 	n->dirty = 1;
 	ns_now(&n->mtime);
 	n->ctime = n->mtime;
-	/* truncate(2) by name is complete when it returns. */
 	if (!f && !n->detached) {
 		rc = file_store(ns, n, 0);
-		if (rc && !n->opens) {
-			buf_release(&n->data);
-			n->loaded = 0;
+		if (rc) {
+			if (keep.len)
+				buf_pwrite(&n->data, keep.data + size,
+					   keep.len - (size_t)size,
+					   (size_t)size);
+			else
+				buf_resize(&n->data, (size_t)old_size);
+			n->size = old_size;
+			n->dirty = dirty;
+			n->mtime = mtime;
+			n->ctime = ctime;
+			if (!n->opens) {
+				buf_release(&n->data);
+				n->loaded = 0;
+			}
 		}
 	}
+out:
+	buf_release(&keep);
 	return rc;
 }
 
@@ -330,7 +372,7 @@ int ns_setattr(struct ns *ns, struct caller *c, struct node *n,
 	if (!(r & ACL_R))
 		rc = -ENOENT;
 	else if (!node_is_data(n))
-		rc = r & ACL_W ? -EPERM : -EACCES;
+		rc = r & ACL_W ? -EPERM : -EACCES;	/* the fixed tree */
 	else if (!(r & ACL_W))
 		rc = -EACCES;
 	else

@@ -5,6 +5,7 @@
 #include "core/ns_int.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,6 +233,26 @@ int node_key(const struct node *n, char *out, size_t cap)
 		memcpy(out + pre + len + 1, p->name, k);
 	}
 	return 0;
+}
+
+/* A folder's mtime is the namespace's: write it to the store after each
+ * change of its entries (the store's own folder times follow its own
+ * renames). Callers hold the tree for writing, or the folder's mu. */
+void dir_store_meta(struct ns *ns, struct node *dir)
+{
+	struct blob_meta m;
+	char key[PATH_MAX];
+	int rc;
+
+	if (dir->kind != NK_AREA && dir->kind != NK_DIR)
+		return;
+	if (node_key(dir, key, sizeof(key)))
+		return;
+	node_meta(dir, &m);
+	rc = ns->blob->ops->setmeta(ns->blob, key, &m);
+	if (rc && rc != -ENOENT)
+		log_warn("could not store the times of '%s': %s", dir->name,
+			 strerror(-rc));
 }
 
 void node_meta(const struct node *n, struct blob_meta *m)
@@ -483,6 +504,12 @@ void ns_forget(struct ns *ns, struct node *n, uint64_t nlookup)
 		n->nlookup -= nlookup;
 	node_maybe_free(ns, n);
 	pthread_rwlock_unlock(&ns->tree);
+}
+
+int ns_name_cacheable(struct ns *ns, const struct node *n)
+{
+	(void)ns;
+	return !(n->kind == NK_VOLUME && n->vol->cls == ACL_USER);
 }
 
 int ns_getattr(struct ns *ns, struct caller *c, struct node *n,

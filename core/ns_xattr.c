@@ -45,8 +45,9 @@ static int xattrs_store(struct ns *ns, struct node *n)
 	char key[PATH_MAX];
 	int rc;
 
-	if (n->kind == NK_FILE && (n->dirty || !n->stored))
-		return 0;
+	/* Not in the store yet: it goes with the content, if it fits. */
+	if (n->kind == NK_FILE && !n->stored)
+		return ns->blob->ops->fitxattrs(ns->blob, &n->xattrs);
 	rc = node_key(n, key, sizeof(key));
 	if (rc)
 		return rc;
@@ -101,7 +102,7 @@ static void xattr_end(struct ns *ns, struct node *n)
 	pthread_rwlock_unlock(&ns->tree);
 }
 
-/* Forget the in-memory set after a failed store: reread next time. */
+/* After a failed store the store's set is the truth: reread it. */
 static void xattrs_drop(struct node *n)
 {
 	blob_xattrs_release(&n->xattrs);
@@ -112,7 +113,8 @@ int ns_setxattr(struct ns *ns, struct caller *c, struct node *n,
 		const char *name, const char *value, size_t size, int flags)
 {
 	struct blob_xattr *x, *v;
-	char *val;
+	char *val, *old = NULL;
+	size_t old_len = 0;
 	int rc = xattr_name_ok(name);
 
 	if (rc)
@@ -150,15 +152,28 @@ int ns_setxattr(struct ns *ns, struct caller *c, struct node *n,
 		n->xattrs.v = v;
 		x = &v[n->xattrs.n++];
 	} else {
-		free(x->value);
+		old = x->value;
+		old_len = x->len;
 	}
 	x->value = val;
 	x->len = size;
 	rc = xattrs_store(ns, n);
-	if (rc)
-		xattrs_drop(n);
-	else
+	if (!rc) {
+		free(old);
 		ns_now(&n->ctime);
+	} else if (n->stored) {
+		free(old);
+		xattrs_drop(n);
+	} else if (old) {
+		/* Not stored yet: put the set back as it was. */
+		free(x->value);
+		x->value = old;
+		x->len = old_len;
+	} else {
+		free(x->name);
+		free(x->value);
+		n->xattrs.n--;
+	}
 out:
 	xattr_end(ns, n);
 	return rc;

@@ -32,6 +32,11 @@ static struct ns_file *file_of(struct fuse_file_info *fi)
 	return fi ? (struct ns_file *)(uintptr_t)fi->fh : NULL;
 }
 
+static double entry_timeout(struct fs *fs, struct node *n)
+{
+	return ns_name_cacheable(fs->ns, n) ? fs->cfg->entry_timeout : 0;
+}
+
 static void reply_entry(fuse_req_t req, struct node *n, const struct stat *st)
 {
 	struct fs *fs = fs_of(req);
@@ -41,7 +46,7 @@ static void reply_entry(fuse_req_t req, struct node *n, const struct stat *st)
 	e.ino = ino_of(fs, n);
 	e.attr = *st;
 	e.attr_timeout = fs->cfg->attr_timeout;
-	e.entry_timeout = fs->cfg->entry_timeout;
+	e.entry_timeout = entry_timeout(fs, n);
 	if (fuse_reply_entry(req, &e) == -ENOENT)
 		ns_forget(fs->ns, n, 1);	/* interrupted: undo */
 }
@@ -385,7 +390,7 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off,
 				looked = 1;
 				ep.ino = ino_of(fs, e->node);
 				ep.attr_timeout = fs->cfg->attr_timeout;
-				ep.entry_timeout = fs->cfg->entry_timeout;
+				ep.entry_timeout = entry_timeout(fs, e->node);
 			}
 			k = fuse_add_direntry_plus(req, p, rem, e->name, &ep,
 						   (off_t)i + 1);
