@@ -236,6 +236,15 @@ int main(int argc, char **argv)
 		buf[i] = (char)('a' + i % 26);
 
 	if (!strcmp(mode, "run")) {
+		/* run -C DIR CMD...: CMD in DIR, as a user who cd'ed there */
+		if (argc > 4 && !strcmp(argv[2], "-C")) {
+			if (chdir(argv[3])) {
+				fprintf(stderr, "bench-ops: cd '%s': %s\n",
+					argv[3], strerror(errno));
+				return 1;
+			}
+			argv += 2;
+		}
 		t0 = now();
 		ret = op_run(argv + 2);
 		t1 = now();
@@ -254,13 +263,20 @@ int main(int argc, char **argv)
 		} else if (argc != 4) {
 			return usage();
 		}
+		/* Names relative to the folder, as find, ls and rsync
+		 * use them (fstatat and openat on the folder). */
+		if (chdir(argv[2])) {
+			fprintf(stderr, "bench-ops: cd '%s': %s\n", argv[2],
+				strerror(errno));
+			return 1;
+		}
 		t0 = now();
 		if (!strcmp(mode, "stat"))
-			ret = op_stat(argv[2], count);
+			ret = op_stat(".", count);
 		else if (!strcmp(mode, "read"))
-			ret = op_read(argv[2], count, size);
+			ret = op_read(".", count, size);
 		else if (!strcmp(mode, "create"))
-			ret = op_create(argv[2], count, size);
+			ret = op_create(".", count, size);
 		else
 			return usage();
 		t1 = now();
