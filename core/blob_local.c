@@ -430,6 +430,20 @@ static int list_user_xattrs(const char *path, char *names, size_t cap,
 	return 0;
 }
 
+/* The full path of `key` (PATH_MAX bytes) and its xattr names. */
+static int xattr_names(struct blob_local *l, const char *key, char *path,
+		       char *names, size_t cap, ssize_t *len)
+{
+	int rc;
+
+	if (!key_ok(key))
+		return -EINVAL;
+	rc = full_path(l, key, path, PATH_MAX);
+	if (!rc)
+		rc = list_user_xattrs(path, names, cap, len);
+	return rc ? map_err(-rc, "list xattrs of", key) : 0;
+}
+
 static int local_getxattrs(struct blob *b, const char *key,
 			   struct blob_xattrs *out)
 {
@@ -440,13 +454,9 @@ static int local_getxattrs(struct blob *b, const char *key,
 
 	out->v = NULL;
 	out->n = 0;
-	if (!key_ok(key))
-		return -EINVAL;
-	rc = full_path(l, key, path, sizeof(path));
-	if (!rc)
-		rc = list_user_xattrs(path, names, sizeof(names), &len);
+	rc = xattr_names(l, key, path, names, sizeof(names), &len);
 	if (rc)
-		return map_err(-rc, "list xattrs of", key);
+		return rc;
 	for (char *n = names; n < names + len; n += strlen(n) + 1) {
 		struct blob_xattr *v;
 		ssize_t vlen;
@@ -491,13 +501,9 @@ static int local_setxattrs(struct blob *b, const char *key,
 	ssize_t len;
 	int rc;
 
-	if (!key_ok(key))
-		return -EINVAL;
-	rc = full_path(l, key, path, sizeof(path));
-	if (!rc)
-		rc = list_user_xattrs(path, names, sizeof(names), &len);
+	rc = xattr_names(l, key, path, names, sizeof(names), &len);
 	if (rc)
-		return map_err(-rc, "list xattrs of", key);
+		return rc;
 	for (char *n = names; n < names + len; n += strlen(n) + 1) {
 		int keep = 0;
 

@@ -89,35 +89,37 @@ static int remove_checks(struct ns *ns, struct caller *c, struct node *parent,
 	return *out ? 0 : -ENOENT;
 }
 
+/* Take `n` out of the store and the tree; the tree is held for writing. */
+static int remove_node(struct ns *ns, struct node *parent, struct node *n)
+{
+	char key[PATH_MAX];
+	int rc = keep_for_open_files(ns, n);
+
+	if (!rc)
+		rc = node_key(n, key, sizeof(key));
+	if (!rc && n->stored)
+		rc = n->kind == NK_FILE ? ns->blob->ops->del(ns->blob, key) :
+					  ns->blob->ops->rmdir(ns->blob, key);
+	if (rc && rc != -ENOENT)
+		return rc;
+	ns_now(&parent->mtime);
+	dir_store_meta(ns, parent);
+	node_detach(ns, n);
+	return 0;
+}
+
 int ns_unlink(struct ns *ns, struct caller *c, struct node *parent,
 	      const char *name)
 {
-	char key[PATH_MAX];
 	struct node *n;
 	int rc;
 
 	pthread_rwlock_wrlock(&ns->tree);
 	rc = remove_checks(ns, c, parent, name, &n);
-	if (rc)
-		goto out;
-	if (n->kind != NK_FILE) {
+	if (!rc && n->kind != NK_FILE)
 		rc = -EISDIR;
-		goto out;
-	}
-	rc = keep_for_open_files(ns, n);
 	if (!rc)
-		rc = node_key(n, key, sizeof(key));
-	if (!rc && n->stored) {
-		rc = ns->blob->ops->del(ns->blob, key);
-		if (rc == -ENOENT)
-			rc = 0;
-	}
-	if (rc)
-		goto out;
-	ns_now(&parent->mtime);
-	dir_store_meta(ns, parent);
-	node_detach(ns, n);
-out:
+		rc = remove_node(ns, parent, n);
 	pthread_rwlock_unlock(&ns->tree);
 	return rc;
 }
@@ -125,31 +127,17 @@ out:
 int ns_rmdir(struct ns *ns, struct caller *c, struct node *parent,
 	     const char *name)
 {
-	char key[PATH_MAX];
 	struct node *n;
 	int rc;
 
 	pthread_rwlock_wrlock(&ns->tree);
 	rc = remove_checks(ns, c, parent, name, &n);
-	if (rc)
-		goto out;
-	if (n->kind == NK_FILE)
+	if (!rc && n->kind == NK_FILE)
 		rc = -ENOTDIR;
-	else if (n->nchildren)
+	else if (!rc && n->nchildren)
 		rc = -ENOTEMPTY;
 	if (!rc)
-		rc = node_key(n, key, sizeof(key));
-	if (!rc) {
-		rc = ns->blob->ops->rmdir(ns->blob, key);
-		if (rc == -ENOENT)
-			rc = 0;
-	}
-	if (rc)
-		goto out;
-	ns_now(&parent->mtime);
-	dir_store_meta(ns, parent);
-	node_detach(ns, n);
-out:
+		rc = remove_node(ns, parent, n);
 	pthread_rwlock_unlock(&ns->tree);
 	return rc;
 }
