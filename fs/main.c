@@ -217,7 +217,9 @@ int main(int argc, char *argv[])
 		goto out;
 	if (check_mountpoint(opts.mountpoint) || load_config(&cfg, &cli))
 		goto out;
-	if (fuse_opt_add_arg(&args, "-ofsname=llmunixfs,subtype=llmunix") ||
+	/* Defaults first, so that the user's own -o options win. */
+	if (fuse_opt_insert_arg(&args, 1,
+				"-ofsname=llmunixfs,subtype=llmunix") ||
 	    (geteuid() == 0 && fuse_opt_add_arg(&args, "-oallow_other")))
 		goto out;
 	status = serve(&args, &opts, &cfg);
