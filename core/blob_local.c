@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@ struct blob_local {
 	char *root;		/* STATE/blobs */
 	char *tmp;		/* STATE/tmp */
 	int root_fd;
+	int lock_fd;		/* STATE/lock, held while open */
 	int can_chown;
 	int fault[BLOB_FAULT_NR];
 };
@@ -648,6 +650,8 @@ static void local_free(struct blob *b)
 		return;
 	if (l->root_fd >= 0)
 		close(l->root_fd);
+	if (l->lock_fd >= 0)
+		close(l->lock_fd);
 	free(l->root);
 	free(l->tmp);
 	free(l);
@@ -692,6 +696,27 @@ static void clean_tmp(const char *tmp)
 	closedir(d);
 }
 
+/* One daemon per state folder: two would overwrite each other's view. */
+static int lock_state(struct blob_local *l, const char *state_dir)
+{
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s/lock", state_dir) >=
+	    (int)sizeof(path))
+		return -ENAMETOOLONG;
+	l->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (l->lock_fd < 0)
+		return -errno;
+	if (flock(l->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK)
+			return -errno;
+		log_err("state folder '%s' is in use by another llmunixfs "
+			"(unmount it first)", state_dir);
+		return -EBUSY;
+	}
+	return 0;
+}
+
 int blob_local_open(struct blob **out, const char *state_dir)
 {
 	struct blob_local *l = calloc(1, sizeof(*l));
@@ -701,6 +726,7 @@ int blob_local_open(struct blob **out, const char *state_dir)
 		return -ENOMEM;
 	l->base.ops = &local_ops;
 	l->root_fd = -1;
+	l->lock_fd = -1;
 	l->can_chown = geteuid() == 0;
 	if (asprintf(&l->root, "%s/blobs", state_dir) < 0 ||
 	    asprintf(&l->tmp, "%s/tmp", state_dir) < 0) {
@@ -717,6 +743,9 @@ int blob_local_open(struct blob **out, const char *state_dir)
 		log_err("state folder '%s': %s", state_dir, strerror(-rc));
 		goto out_free;
 	}
+	rc = lock_state(l, state_dir);
+	if (rc)
+		goto out_free;
 	l->root_fd = open(l->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (l->root_fd < 0) {
 		rc = -errno;

@@ -153,8 +153,9 @@ static int serve(struct fuse_args *args, struct fuse_cmdline_opts *opts,
 	}
 	rc = blob_local_open(&blob, cfg->state_dir);
 	if (rc) {
-		log_err("state folder '%s': %s", cfg->state_dir,
-			strerror(-rc));
+		if (rc != -EBUSY)	/* already said */
+			log_err("state folder '%s': %s", cfg->state_dir,
+				strerror(-rc));
 		goto out_session;
 	}
 	rc = ns_new(&fs.ns, cfg, id, blob);

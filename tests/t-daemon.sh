@@ -204,4 +204,20 @@ else
 	t_fail "-o ro: mounts"
 fi
 
+# --- one daemon per state folder ---
+if lfs_mount; then
+	mkdir -p "$T_TMP/mnt2"
+	out=$(timeout 20 "$LLMUNIXFS" -f -o "config=$T_TMP/llmunix.conf,state=$STATE" \
+		"$T_TMP/mnt2" 2>&1)
+	st=$?
+	t_eq "a second daemon on the same state folder exits 1" 1 "$st"
+	t_eq "it says the state folder is in use" yes \
+		"$(printf '%s' "$out" | grep -q "state folder '$STATE' is in use" && echo yes)"
+	t_check_not "the second mountpoint is not mounted" mountpoint -q "$T_TMP/mnt2"
+	t_check "the first mount still works" sh -c "ls '$MNT/system' >/dev/null"
+	lfs_umount
+else
+	t_fail "one daemon per state folder: mounts"
+fi
+
 t_done
