@@ -108,9 +108,10 @@ struct ns_dir {
 int ns_opendir(struct ns *ns, struct caller *c, struct node *n,
 	       struct ns_dir **out);
 /* Attributes of a listed entry as the caller sees them, taking a kernel
- * reference on it (for readdirplus). */
-int ns_dirent_lookup(struct ns *ns, struct caller *c, struct ns_dirent *e,
-		     struct stat *st);
+ * reference on it (for readdirplus); -ENOENT when the entry no longer
+ * has that name in that folder (the kernel must not link it there). */
+int ns_dirent_lookup(struct ns *ns, struct caller *c, struct ns_dir *d,
+		     struct ns_dirent *e, struct stat *st);
 void ns_releasedir(struct ns *ns, struct ns_dir *d);
 
 int ns_statfs(struct ns *ns, struct statvfs *out);

@@ -143,7 +143,8 @@ int ns_open(struct ns *ns, struct caller *c, struct node *n, int flags,
 	else if (n->kind != NK_FILE)
 		rc = -EISDIR;
 	else if (n->detached && !n->loaded)
-		rc = -ENOENT;	/* removed since the kernel looked it up */
+		rc = -ESTALE;	/* removed since the kernel looked it up:
+				 * it walks the path again */
 	else if (wants_write(flags) && !(r & ACL_W))
 		rc = -EACCES;
 	if (rc)

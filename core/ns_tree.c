@@ -609,13 +609,14 @@ out:
 	return 0;
 }
 
-int ns_dirent_lookup(struct ns *ns, struct caller *c, struct ns_dirent *e,
-		     struct stat *st)
+int ns_dirent_lookup(struct ns *ns, struct caller *c, struct ns_dir *d,
+		     struct ns_dirent *e, struct stat *st)
 {
 	int rc = 0;
 
 	pthread_rwlock_rdlock(&ns->tree);
-	if (e->node->detached) {
+	if (e->node->detached || e->node->parent != d->dir ||
+	    strcmp(e->node->name, e->name) != 0) {
 		rc = -ENOENT;
 	} else {
 		__atomic_add_fetch(&e->node->nlookup, 1, __ATOMIC_SEQ_CST);

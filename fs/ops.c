@@ -386,7 +386,7 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off,
 			int looked = 0;
 
 			if (!is_dot(e->name) &&
-			    ns_dirent_lookup(fs->ns, &c, e, &ep.attr) == 0) {
+			    ns_dirent_lookup(fs->ns, &c, d, e, &ep.attr) == 0) {
 				looked = 1;
 				ep.ino = ino_of(fs, e->node);
 				ep.attr_timeout = fs->cfg->attr_timeout;
