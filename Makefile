@@ -31,7 +31,7 @@ ASAN_CORE := $(patsubst %.c,build/asan/%.o,$(CORE_SRC))
 ASAN_OBJ := $(ASAN_CORE) $(patsubst %.c,build/asan/%.o,$(FS_SRC))
 UNIT_BIN := $(patsubst tests/unit/test-%.c,build/tests/unit-%,$(UNIT_SRC))
 
-.PHONY: FORCE all deps check check-run mount umount install clean bench
+.PHONY: FORCE all deps check check-run mount umount install clean bench fuzz
 
 all: deps
 	@$(MAKE) --no-print-directory llmunixfs
@@ -94,6 +94,28 @@ umount:
 
 bench: all $(TEST_TOOLS)
 	scripts/bench-fs
+
+# The fuzz target of the skill parser (needs clang); `make fuzz
+# FUZZ_TIME=600` fuzzes for ten minutes, new inputs in build/fuzz/corpus.
+# make check replays the corpus (build/tests/unit-fuzz-replay).
+FUZZ_CC   ?= clang
+FUZZ_TIME ?= 300
+SKILL_SRC := $(filter core/skill%.c,$(CORE_SRC)) core/buf.c
+
+build/fuzz/fuzz-skill: tests/fuzz/fuzz-skill.c $(SKILL_SRC) $(wildcard core/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=gnu11 $(WARN) -D_GNU_SOURCE -I. $(PKG_CFLAGS) -g -O1 \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    -o $@ $< $(SKILL_SRC) $(PKG_LIBS)
+
+fuzz: build/fuzz/fuzz-skill
+	@mkdir -p build/fuzz/corpus
+	build/fuzz/fuzz-skill -max_total_time=$(FUZZ_TIME) -max_len=8192 \
+	    -dict=tests/fuzz/skill.dict -artifact_prefix=build/fuzz/ \
+	    build/fuzz/corpus tests/fuzz/corpus tests/skills
+
+# The replay includes the fuzz target's source.
+build/tests/unit-fuzz-replay: tests/fuzz/fuzz-skill.c
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/skills
