@@ -29,7 +29,10 @@ int file_load(struct ns *ns, struct node *n)
 	if (!rc)
 		rc = ns->blob->ops->get(ns->blob, key, &n->data);
 	if (rc == -ENOENT) {
-		log_err("'%s' vanished from the store", key);
+		char esc[256];
+
+		log_err("'%s' vanished from the store",
+			log_escape(esc, sizeof(esc), key));
 		rc = -EIO;
 	}
 	if (rc)
@@ -355,6 +358,11 @@ void ns_release(struct ns *ns, struct ns_file *f)
 	if (--n->opens == 0) {
 		if (n->dirty && !n->detached) {
 			/* The flush failed and close() said so. */
+			char esc[128];
+
+			log_warn("'%s': changes that could not be stored are "
+				 "dropped; the stored content stays",
+				 log_escape(esc, sizeof(esc), n->name));
 			file_revert(n);
 		} else if (!n->detached) {
 			buf_release(&n->data);

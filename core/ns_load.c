@@ -174,7 +174,10 @@ static int seed_dir(struct ns *ns, int fd0, char *key, size_t len,
 			if (rc && rc != -ENOMEM && rc != -ENOSPC &&
 			    rc != -EDQUOT && rc != -EIO) {
 				/* One bad file does not stop the mount. */
-				log_warn("seed: skipped '%s': %s", key,
+				char esc[256];
+
+				log_warn("seed: skipped '%s': %s",
+					 log_escape(esc, sizeof(esc), key),
 					 strerror(-rc));
 				rc = 0;
 			}

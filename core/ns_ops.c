@@ -71,8 +71,12 @@ static int keep_for_open_files(struct ns *ns, struct node *n)
 	if (n->opens)
 		return file_load(ns, n);
 	if (__atomic_load_n(&n->nlookup, __ATOMIC_SEQ_CST) &&
-	    n->size <= KEEP_SMALL_MAX && file_load(ns, n))
-		log_debug("could not keep '%s' for late readers", n->name);
+	    n->size <= KEEP_SMALL_MAX && file_load(ns, n)) {
+		char esc[128];
+
+		log_debug("could not keep '%s' for late readers",
+			  log_escape(esc, sizeof(esc), n->name));
+	}
 	return 0;
 }
 

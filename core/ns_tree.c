@@ -250,9 +250,12 @@ void dir_store_meta(struct ns *ns, struct node *dir)
 		return;
 	node_meta(dir, &m);
 	rc = ns->blob->ops->setmeta(ns->blob, key, &m);
-	if (rc && rc != -ENOENT)
-		log_warn("could not store the times of '%s': %s", dir->name,
-			 strerror(-rc));
+	if (rc && rc != -ENOENT) {
+		char esc[128];
+
+		log_warn("could not store the times of '%s': %s",
+			 log_escape(esc, sizeof(esc), dir->name), strerror(-rc));
+	}
 }
 
 void node_meta(const struct node *n, struct blob_meta *m)
@@ -367,8 +370,11 @@ void ns_refresh_users(struct ns *ns)
 		if (node_child(ns, ns->user, u.name))
 			continue;
 		v = add_volume(ns, ns->user, u.name, ACL_USER, u.uid, u.gid);
-		if (v)
-			ns_volume_load(ns, v);
+		if (!v)
+			log_err("no memory for the volume of user '%s'", u.name);
+		else if (ns_volume_load(ns, v))
+			log_err("loading the volume of user '%s' failed; it "
+				"shows what could be read", u.name);
 	}
 	pthread_rwlock_unlock(&ns->tree);
 }
@@ -425,8 +431,12 @@ static void flush_subtree(struct ns *ns, struct node *n)
 {
 	for (struct node *c = n->child; c; c = c->next)
 		flush_subtree(ns, c);
-	if (n->kind == NK_FILE && n->dirty && file_store(ns, n, BLOB_SYNC))
-		log_err("could not store '%s' at exit", n->name);
+	if (n->kind == NK_FILE && n->dirty && file_store(ns, n, BLOB_SYNC)) {
+		char esc[128];
+
+		log_err("could not store '%s' at exit",
+			log_escape(esc, sizeof(esc), n->name));
+	}
 }
 
 void ns_free(struct ns *ns)
