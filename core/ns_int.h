@@ -60,6 +60,13 @@ struct node {
 	unsigned opens;
 	struct blob_meta saved;		/* attributes as last stored */
 	struct blob_xattrs xattrs;
+
+	/* A skill's parsed fields (user.skill.*), for this size, mtime and
+	 * name; rebuilt when any of them changes. */
+	struct blob_xattrs skill_x;
+	uint64_t skill_size;
+	struct timespec skill_mtime;
+	char *skill_name;
 };
 
 struct ns_file {

@@ -158,6 +158,8 @@ static void node_destroy(struct node *n)
 	pthread_mutex_destroy(&n->mu);
 	buf_release(&n->data);
 	blob_xattrs_release(&n->xattrs);
+	blob_xattrs_release(&n->skill_x);
+	free(n->skill_name);
 	if (n->kind == NK_VOLUME)
 		free(n->vol);
 	free(n->name);

@@ -1,6 +1,8 @@
 /* core/ns_xattr.c: user.* extended attributes, kept with the node and
  * written to the store with it. */
 #include "core/ns_int.h"
+#include "core/skill.h"
+#include "core/skill_xattr.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -9,6 +11,73 @@
 #include <sys/xattr.h>
 
 #define XATTR_TOTAL_MAX 65536	/* names and values of one file */
+
+/* A Markdown file under a skills/ folder: a skill, whose parsed fields
+ * are the read-only user.skill.* xattrs. */
+static int is_skill(const struct node *n)
+{
+	const struct node *a = n;
+	size_t k = strlen(n->name);
+
+	if (n->kind != NK_FILE || k < 4 || strcmp(n->name + k - 3, ".md"))
+		return 0;
+	while (a && a->kind != NK_AREA)
+		a = a->parent;
+	return a && strcmp(a->name, "skills") == 0;
+}
+
+static int skill_cache_fresh(const struct node *n)
+{
+	return n->skill_name && strcmp(n->skill_name, n->name) == 0 &&
+	       n->skill_size == n->size &&
+	       n->skill_mtime.tv_sec == n->mtime.tv_sec &&
+	       n->skill_mtime.tv_nsec == n->mtime.tv_nsec;
+}
+
+/* Parse the skill `n` into n->skill_x unless that is current. n->mu held.
+ * The content is the open file's, or read from the store for the parse
+ * only. */
+static int skill_cache(struct ns *ns, struct node *n)
+{
+	char key[PATH_MAX], *name;
+	struct blob_xattrs x;
+	struct buf tmp;
+	const char *file;
+	int rc;
+
+	if (skill_cache_fresh(n))
+		return 0;
+	rc = node_key(n, key, sizeof(key));
+	if (rc)
+		return rc;
+	file = key + strlen(n->vol->prefix) + 1;	/* "skills/x.md" */
+	buf_init(&tmp, SKILL_MAX_FILE);
+	if (n->loaded) {
+		rc = skill_xattrs_build(&x, file, n->data.data, n->data.len);
+	} else if (n->size > SKILL_MAX_FILE || !n->stored) {
+		rc = skill_xattrs_build(&x, file, "", n->stored ? n->size : 0);
+	} else {
+		rc = ns->blob->ops->get(ns->blob, key, &tmp);
+		if (!rc)
+			rc = skill_xattrs_build(&x, file, tmp.data ? tmp.data :
+						"", tmp.len);
+	}
+	buf_release(&tmp);
+	if (rc)
+		return rc;
+	name = strdup(n->name);
+	if (!name) {
+		blob_xattrs_release(&x);
+		return -ENOMEM;
+	}
+	blob_xattrs_release(&n->skill_x);
+	free(n->skill_name);
+	n->skill_x = x;
+	n->skill_name = name;
+	n->skill_size = n->size;
+	n->skill_mtime = n->mtime;
+	return 0;
+}
 
 static int xattr_name_ok(const char *name)
 {
@@ -21,12 +90,18 @@ static int xattr_name_ok(const char *name)
 	return 0;
 }
 
+static struct blob_xattr *find_in(const struct blob_xattrs *set,
+				   const char *name)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (strcmp(set->v[i].name, name) == 0)
+			return &set->v[i];
+	return NULL;
+}
+
 static struct blob_xattr *find(struct node *n, const char *name)
 {
-	for (size_t i = 0; i < n->xattrs.n; i++)
-		if (strcmp(n->xattrs.v[i].name, name) == 0)
-			return &n->xattrs.v[i];
-	return NULL;
+	return find_in(&n->xattrs, name);
 }
 
 static size_t total_size(const struct node *n)
@@ -119,6 +194,8 @@ int ns_setxattr(struct ns *ns, struct caller *c, struct node *n,
 
 	if (rc)
 		return rc;
+	if (skill_xattr_reserved(name))
+		return -EPERM;	/* parsed from the content, not set */
 	if (size > XATTR_TOTAL_MAX)
 		return -E2BIG;
 	rc = xattr_begin(ns, c, n, 1);
@@ -192,7 +269,13 @@ ssize_t ns_getxattr(struct ns *ns, struct caller *c, struct node *n,
 	rc = xattr_begin(ns, c, n, 0);
 	if (rc)
 		return rc;
-	x = find(n, name);
+	x = NULL;
+	if (!skill_xattr_reserved(name))
+		x = find(n, name);
+	else if (is_skill(n) && !(rc = skill_cache(ns, n)))
+		x = find_in(&n->skill_x, name);
+	if (rc)
+		goto out;
 	if (!x)
 		rc = -ENODATA;
 	else if (size && size < x->len)
@@ -202,6 +285,7 @@ ssize_t ns_getxattr(struct ns *ns, struct caller *c, struct node *n,
 			memcpy(value, x->value, x->len);
 		rc = (ssize_t)x->len;
 	}
+out:
 	xattr_end(ns, n);
 	return rc;
 }
@@ -210,22 +294,30 @@ ssize_t ns_listxattr(struct ns *ns, struct caller *c, struct node *n,
 		     char *list, size_t size)
 {
 	size_t need = 0;
+	const struct blob_xattrs *sets[2];
 	ssize_t rc = xattr_begin(ns, c, n, 0);
 
 	if (rc)
 		return rc;
-	for (size_t i = 0; i < n->xattrs.n; i++)
-		need += strlen(n->xattrs.v[i].name) + 1;
-	if (size && size < need) {
+	sets[0] = &n->xattrs;
+	sets[1] = NULL;
+	if (is_skill(n)) {
+		rc = skill_cache(ns, n);
+		sets[1] = &n->skill_x;
+	}
+	for (int s = 0; s < 2 && sets[s] && !rc; s++)
+		for (size_t i = 0; i < sets[s]->n; i++)
+			need += strlen(sets[s]->v[i].name) + 1;
+	if (!rc && size && size < need) {
 		rc = -ERANGE;
-	} else {
-		if (size) {
-			char *p = list;
+	} else if (!rc) {
+		char *p = list;
 
-			for (size_t i = 0; i < n->xattrs.n; i++) {
-				size_t k = strlen(n->xattrs.v[i].name) + 1;
+		for (int s = 0; s < 2 && sets[s] && size; s++) {
+			for (size_t i = 0; i < sets[s]->n; i++) {
+				size_t k = strlen(sets[s]->v[i].name) + 1;
 
-				memcpy(p, n->xattrs.v[i].name, k);
+				memcpy(p, sets[s]->v[i].name, k);
 				p += k;
 			}
 		}
@@ -243,6 +335,8 @@ int ns_removexattr(struct ns *ns, struct caller *c, struct node *n,
 
 	if (rc)
 		return rc == -EOPNOTSUPP ? -ENODATA : rc;
+	if (skill_xattr_reserved(name))
+		return -EPERM;
 	rc = xattr_begin(ns, c, n, 1);
 	if (rc)
 		return rc;

@@ -132,6 +132,10 @@ void skill_free(struct skill *s);
  * skill). Returns 0, -ENOMEM or -EFBIG (the buffer's cap). */
 int skill_to_json(const struct skill *s, struct buf *out);
 
+/* Append the ports as a JSON array. Returns 0, -ENOMEM or -EFBIG. */
+int skill_ports_to_json(const struct skill_port *v, size_t n,
+			struct buf *out);
+
 /* "python", "sh", "spice", or NULL for SKILL_RUNNER_NONE. */
 const char *skill_runner_name(enum skill_runner r);
 /* "number", "integer", ... "any". */

@@ -106,18 +106,23 @@ static int port_json(struct buf *out, const struct skill_port *pt)
 	return put(out, "}");
 }
 
+int skill_ports_to_json(const struct skill_port *v, size_t n,
+			struct buf *out)
+{
+	int rc = put(out, "[");
+
+	for (size_t i = 0; i < n && !rc; i++)
+		if (!(i && (rc = put(out, ","))))
+			rc = port_json(out, &v[i]);
+	return rc ? rc : put(out, "]");
+}
+
 static int ports_field(struct buf *out, const char *k,
 		       const struct skill_port *v, size_t n)
 {
 	int rc = key(out, k, 0);
 
-	if (rc || (rc = put(out, "[")))
-		return rc;
-	for (size_t i = 0; i < n; i++)
-		if ((i && (rc = put(out, ","))) ||
-		    (rc = port_json(out, &v[i])))
-			return rc;
-	return put(out, "]");
+	return rc ? rc : skill_ports_to_json(v, n, out);
 }
 
 static int limits_field(struct buf *out, const struct skill *s)

@@ -314,8 +314,11 @@ def xattrs(p):
         names = os.listxattr(p)
     except OSError as e:
         return "listxattr: %s" % e
+    # user.skill.* are parsed from a skill's content, not stored;
+    # user.llmunix.* are the store's own.
     return {n: os.getxattr(p, n) for n in sorted(names)
-            if n.startswith("user.") and not n.startswith("user.llmunix.")}
+            if n.startswith("user.") and not n.startswith("user.llmunix.")
+            and not n.startswith("user.skill.")}
 
 
 def walk(root, prefix):
