@@ -334,6 +334,22 @@ int ident_user(struct ident *id, const char *name, struct ident_user *out)
 	return rc;
 }
 
+int ident_user_by_uid(struct ident *id, uid_t uid, struct ident_user *out)
+{
+	int rc = -ENOENT;
+
+	pthread_rwlock_rdlock(&id->lock);
+	for (size_t i = 0; i < id->nusers; i++) {
+		if (id->users[i].uid == uid) {
+			*out = id->users[i];
+			rc = 0;
+			break;
+		}
+	}
+	pthread_rwlock_unlock(&id->lock);
+	return rc;
+}
+
 int ident_team(struct ident *id, const char *name, int *index,
 	       struct ident_team *out)
 {

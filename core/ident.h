@@ -52,6 +52,7 @@ void ident_set_admin_gid(struct ident *id, gid_t gid);
 
 /* Look up by name; 0 or -ENOENT. */
 int ident_user(struct ident *id, const char *name, struct ident_user *out);
+int ident_user_by_uid(struct ident *id, uid_t uid, struct ident_user *out);
 int ident_team(struct ident *id, const char *name, int *index,
 	       struct ident_team *out);
 /* Copy the i-th user or team (in name order); -ENOENT past the end. */

@@ -78,6 +78,9 @@ int ns_rename(struct ns *ns, struct caller *c, struct node *parent,
  * cached of the file. */
 int ns_open(struct ns *ns, struct caller *c, struct node *n, int flags,
 	    struct ns_file **out, int *keep_cache);
+/* Whether `f` is a file the daemon makes (a catalog): read it with
+ * direct I/O, its size is not known in advance. */
+int ns_file_is_synthetic(const struct ns_file *f);
 int ns_create(struct ns *ns, struct caller *c, struct node *parent,
 	      const char *name, mode_t mode, int flags, struct node **out,
 	      struct stat *st, struct ns_file **fout);

@@ -122,6 +122,7 @@ static int new_handle(struct node *n, int flags, struct ns_file **out)
 		return -ENOMEM;
 	f->node = n;
 	f->flags = flags;
+	f->snap = NULL;
 	n->opens++;
 	__atomic_add_fetch(&n->pins, 1, __ATOMIC_SEQ_CST);
 	*out = f;
@@ -133,6 +134,40 @@ static int wants_write(int flags)
 	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
 }
 
+/* A catalog is made for the caller when opened; reads see that snapshot.
+ * The tree is held for reading. */
+static int open_catalog(struct ns *ns, struct caller *c, struct node *n,
+			int flags, struct ns_file **out)
+{
+	struct buf *b;
+	int rc;
+
+	if (wants_write(flags))
+		return -EACCES;
+	b = malloc(sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	buf_init(b, 0);
+	rc = catalog_build(ns, c, n, b);
+	if (!rc) {
+		pthread_mutex_lock(&n->mu);
+		rc = new_handle(n, flags, out);
+		pthread_mutex_unlock(&n->mu);
+	}
+	if (rc) {
+		buf_release(b);
+		free(b);
+		return rc;
+	}
+	(*out)->snap = b;
+	return 0;
+}
+
+int ns_file_is_synthetic(const struct ns_file *f)
+{
+	return f->snap != NULL;
+}
+
 int ns_open(struct ns *ns, struct caller *c, struct node *n, int flags,
 	    struct ns_file **out, int *keep_cache)
 {
@@ -141,9 +176,14 @@ int ns_open(struct ns *ns, struct caller *c, struct node *n, int flags,
 
 	pthread_rwlock_rdlock(&ns->tree);
 	r = node_rights(ns, c, n);
-	if (!(r & ACL_R))
+	if (!(r & ACL_R)) {
 		rc = -ENOENT;
-	else if (n->kind != NK_FILE)
+	} else if (n->kind == NK_CATALOG) {
+		*keep_cache = 0;
+		rc = open_catalog(ns, c, n, flags, out);
+		pthread_rwlock_unlock(&ns->tree);
+		return rc;
+	} else if (n->kind != NK_FILE)
 		rc = -EISDIR;
 	else if (n->detached && !n->loaded)
 		rc = -ESTALE;	/* removed since the kernel looked it up:
@@ -272,6 +312,14 @@ ssize_t ns_read(struct ns *ns, struct ns_file *f, char *dst, size_t size,
 
 	if (off < 0)
 		return -EINVAL;
+	if (f->snap) {
+		if ((uint64_t)off >= f->snap->len)
+			return 0;
+		if (size > f->snap->len - (size_t)off)
+			size = f->snap->len - (size_t)off;
+		memcpy(dst, f->snap->data + off, size);
+		return (ssize_t)size;
+	}
 	pthread_rwlock_rdlock(&ns->tree);
 	pthread_mutex_lock(&n->mu);
 	rc = file_load(ns, n);
@@ -326,6 +374,8 @@ static int file_sync(struct ns *ns, struct ns_file *f, unsigned flags)
 	char key[PATH_MAX];
 	int rc = 0;
 
+	if (f->snap)
+		return 0;
 	pthread_rwlock_rdlock(&ns->tree);
 	pthread_mutex_lock(&n->mu);
 	if (n->detached)
@@ -372,5 +422,9 @@ void ns_release(struct ns *ns, struct ns_file *f)
 	__atomic_sub_fetch(&n->pins, 1, __ATOMIC_SEQ_CST);
 	node_maybe_free(ns, n);
 	pthread_rwlock_unlock(&ns->tree);
+	if (f->snap) {
+		buf_release(f->snap);
+		free(f->snap);
+	}
 	free(f);
 }

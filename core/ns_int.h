@@ -24,6 +24,7 @@ enum node_kind {
 	NK_AREA,	/* <volume>/skills, <volume>/workflows */
 	NK_DIR,		/* a folder inside an area */
 	NK_FILE,	/* a file inside an area */
+	NK_CATALOG,	/* MOUNT/catalog.json, <volume>/catalog.json */
 };
 
 struct volume {
@@ -72,6 +73,7 @@ struct node {
 struct ns_file {
 	struct node *node;
 	int flags;
+	struct buf *snap;	/* a catalog's content, made at open */
 };
 
 struct ns {
@@ -114,6 +116,14 @@ int file_store(struct ns *ns, struct node *n, unsigned flags);
 int xattrs_load(struct ns *ns, struct node *n);
 int ns_check_dir_write(struct ns *ns, struct caller *c, struct node *parent);
 int ns_check_new_name(struct node *parent, const char *name);
+
+/* ns_catalog.c */
+int catalog_build(struct ns *ns, struct caller *c, struct node *n,
+		  struct buf *out);
+
+/* ns_xattr.c */
+int skill_is(const struct node *n);
+int skill_cache(struct ns *ns, struct node *n);
 
 /* ns_load.c */
 int ns_load(struct ns *ns);

@@ -281,7 +281,7 @@ static size_t count_subdirs(const struct node *n)
 	size_t k = 0;
 
 	for (const struct node *c = n->child; c; c = c->next)
-		if (c->kind != NK_FILE)
+		if (S_ISDIR(c->mode))
 			k++;
 	return k;
 }
@@ -299,9 +299,11 @@ void node_stat(struct ns *ns, struct caller *c, struct node *n,
 				 (S_IFMT | 0555));
 	st->st_uid = n->uid;
 	st->st_gid = n->gid;
+	if (n->kind == NK_CATALOG)
+		ns_now(&n->mtime);	/* made anew at each open */
 	st->st_mtim = n->mtime;
 	st->st_atim = n->mtime;
-	st->st_ctim = n->ctime;
+	st->st_ctim = n->kind == NK_CATALOG ? n->mtime : n->ctime;
 	st->st_blksize = 4096;
 	if (S_ISDIR(n->mode)) {
 		st->st_nlink = 2 + count_subdirs(n);
@@ -341,6 +343,8 @@ static struct node *add_volume(struct ns *ns, struct node *parent,
 	n->vol = v;
 	n->uid = uid;
 	n->gid = gid;
+	if (!node_new(ns, n, "catalog.json", NK_CATALOG, S_IFREG | 0444))
+		return NULL;
 	for (int i = 0; i < 2; i++) {
 		struct node *a = node_new(ns, n, i ? "workflows" : "skills",
 					  NK_AREA, S_IFDIR | 0755);
@@ -407,6 +411,9 @@ int ns_new(struct ns **out, const struct config *cfg, struct ident *id,
 		goto out_free;
 	ns->root = node_new(ns, NULL, "", NK_ROOT, S_IFDIR | 0755);
 	if (!ns->root || !add_volume(ns, ns->root, "system", ACL_SYSTEM, 0, 0))
+		goto out_free;
+	if (!node_new(ns, ns->root, "catalog.json", NK_CATALOG,
+		      S_IFREG | 0444))
 		goto out_free;
 	ns->team = node_new(ns, ns->root, "team", NK_CLASS, S_IFDIR | 0755);
 	ns->user = node_new(ns, ns->root, "user", NK_CLASS, S_IFDIR | 0755);

@@ -14,7 +14,7 @@
 
 /* A Markdown file under a skills/ folder: a skill, whose parsed fields
  * are the read-only user.skill.* xattrs. */
-static int is_skill(const struct node *n)
+int skill_is(const struct node *n)
 {
 	const struct node *a = n;
 	size_t k = strlen(n->name);
@@ -37,7 +37,7 @@ static int skill_cache_fresh(const struct node *n)
 /* Parse the skill `n` into n->skill_x unless that is current. n->mu held.
  * The content is the open file's, or read from the store for the parse
  * only. */
-static int skill_cache(struct ns *ns, struct node *n)
+int skill_cache(struct ns *ns, struct node *n)
 {
 	char key[PATH_MAX], *name;
 	struct blob_xattrs x;
@@ -272,7 +272,7 @@ ssize_t ns_getxattr(struct ns *ns, struct caller *c, struct node *n,
 	x = NULL;
 	if (!skill_xattr_reserved(name))
 		x = find(n, name);
-	else if (is_skill(n) && !(rc = skill_cache(ns, n)))
+	else if (skill_is(n) && !(rc = skill_cache(ns, n)))
 		x = find_in(&n->skill_x, name);
 	if (rc)
 		goto out;
@@ -301,7 +301,7 @@ ssize_t ns_listxattr(struct ns *ns, struct caller *c, struct node *n,
 		return rc;
 	sets[0] = &n->xattrs;
 	sets[1] = NULL;
-	if (is_skill(n)) {
+	if (skill_is(n)) {
 		rc = skill_cache(ns, n);
 		sets[1] = &n->skill_x;
 	}

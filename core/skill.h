@@ -132,6 +132,10 @@ void skill_free(struct skill *s);
  * skill). Returns 0, -ENOMEM or -EFBIG (the buffer's cap). */
 int skill_to_json(const struct skill *s, struct buf *out);
 
+/* Append a JSON string (with its quotes) for `len` bytes of `s`; bytes
+ * that are not UTF-8 become U+FFFD. Returns 0, -ENOMEM or -EFBIG. */
+int skill_json_str(struct buf *out, const char *s, size_t len);
+
 /* Append the ports as a JSON array. Returns 0, -ENOMEM or -EFBIG. */
 int skill_ports_to_json(const struct skill_port *v, size_t n,
 			struct buf *out);

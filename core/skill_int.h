@@ -89,8 +89,6 @@ enum skill_runner skill_lang_runner(const char *lang);
 /* Read the frontmatter's fields into p->s and check them. */
 void skill_fields_read(struct skill_pctx *p, const struct ynode *root);
 
-/* Append a JSON string (with its quotes) for `len` bytes of `s`. */
-int skill_json_str(struct buf *out, const char *s, size_t len);
 /* Append the YAML value as JSON. */
 int skill_json_ynode(struct buf *out, const struct ynode *n);
 

@@ -7,9 +7,39 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Length of the UTF-8 sequence at s[i] (i < len), or 0 when invalid. */
+static size_t utf8_len(const unsigned char *s, size_t i, size_t len)
+{
+	unsigned c = s[i], cp;
+	size_t n;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4, cp = c & 0x07;
+	else
+		return 0;
+	if (len - i < n)
+		return 0;
+	for (size_t k = 1; k < n; k++) {
+		if ((s[i + k] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i + k] & 0x3f);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
 int skill_json_str(struct buf *out, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
+	const unsigned char *u = (const unsigned char *)s;
 	size_t run = 0;
 	int rc;
 
@@ -18,8 +48,20 @@ int skill_json_str(struct buf *out, const char *s, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 		char esc[7] = "\\u00";
-		size_t n = 2;
+		size_t n = 2, k;
 
+		if (c >= 0x80) {
+			k = utf8_len(u, i, len);
+			if (k) {
+				i += k - 1;
+				continue;
+			}
+			if ((rc = buf_append(out, s + run, i - run)) ||
+			    (rc = buf_append(out, "\\ufffd", 6)))
+				return rc;
+			run = i + 1;
+			continue;
+		}
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
 		if ((rc = buf_append(out, s + run, i - run)))

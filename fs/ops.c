@@ -241,6 +241,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	fi->fh = (uint64_t)(uintptr_t)f;
 	fi->keep_cache = keep;
+	fi->direct_io = ns_file_is_synthetic(f);
 	if (fuse_reply_open(req, fi) == -ENOENT)
 		ns_release(fs_of(req)->ns, f);
 }

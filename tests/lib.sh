@@ -168,7 +168,8 @@ lfs_mount()
 lfs_umount()
 {
 	local st=0
-	if mountpoint -q "$MNT" 2>/dev/null; then
+	# /proc/mounts, not mountpoint(1): a dead daemon's mount fails stat.
+	if grep -qs " $MNT " /proc/mounts; then
 		fusermount3 -u "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null
 	fi
 	if [ -n "$T_PID" ]; then

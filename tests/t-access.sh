@@ -352,13 +352,13 @@ t_check_not "after alice's lookup, realpath -e as carol fails" \
 		setpriv --reuid=carol --regid=carol --init-groups realpath -e '$MNT/user/alice/skills/f'"
 
 # --- the fixed tree ------------------------------------------------------------
-t_eq "ls MOUNT" "system team user " "$("$FSOP" -u eve ls "$MNT" | tr '\n' ' ')"
-t_eq "ls MOUNT/system" "skills workflows " \
+t_eq "ls MOUNT" "catalog.json system team user " "$("$FSOP" -u eve ls "$MNT" | tr '\n' ' ')"
+t_eq "ls MOUNT/system" "catalog.json skills workflows " \
 	"$("$FSOP" -u eve ls "$MNT/system" | tr '\n' ' ')"
 t_eq "ls MOUNT/team" "eng research " "$("$FSOP" -u eve ls "$MNT/team" | tr '\n' ' ')"
-t_eq "ls MOUNT/team/eng" "skills workflows " \
+t_eq "ls MOUNT/team/eng" "catalog.json skills workflows " \
 	"$("$FSOP" -u eve ls "$MNT/team/eng" | tr '\n' ' ')"
-t_eq "ls MOUNT/user/alice as alice" "skills workflows " \
+t_eq "ls MOUNT/user/alice as alice" "catalog.json skills workflows " \
 	"$("$FSOP" -u alice ls "$MNT/user/alice" | tr '\n' ' ')"
 
 # Changing the fixed tree: "USER OP PATH [ARG] = EXPECTED" lines; EPERM for
@@ -435,7 +435,7 @@ alice rename user/alice/skills user/alice/x EPERM
 root rename user/alice user/x EPERM
 eve rename system/skills system/x EACCES
 EOF
-t_eq "fixed tree still whole" "skills workflows " \
+t_eq "fixed tree still whole" "catalog.json skills workflows " \
 	"$("$FSOP" ls "$MNT/system" | tr '\n' ' ')"
 
 # --- stat tells each caller their own rights; test -w tells the truth ----------

@@ -1,0 +1,329 @@
+/* core/ns_catalog.c: catalog.json, made for the caller at each open.
+ *
+ * <volume>/catalog.json lists that volume's skills; MOUNT/catalog.json
+ * lists every skill the caller may use, resolved as DESIGN.md section 4
+ * says: the caller's own volume, then the caller's teams in name order,
+ * then system; the first skill with an id wins and the others are listed
+ * as shadowed. Each skill's fields come from its parse cache (ns_xattr.c),
+ * so unchanged files are not parsed again. */
+#include "core/ns_int.h"
+#include "core/skill.h"
+#include "core/skill_xattr.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cat_entry {
+	char *path;		/* "skills/x.md" */
+	char *id;
+	char *qid;		/* "user/alice/fibonacci" */
+	size_t order;
+	int shadowed_by;	/* index of the winner, or -1 */
+	struct buf obj;		/* the JSON object */
+};
+
+struct cat {
+	struct cat_entry *v;
+	size_t n, alloc;
+};
+
+static void cat_release(struct cat *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		free(c->v[i].path);
+		free(c->v[i].id);
+		free(c->v[i].qid);
+		buf_release(&c->v[i].obj);
+	}
+	free(c->v);
+}
+
+static int put(struct buf *b, const char *s)
+{
+	return buf_append(b, s, strlen(s));
+}
+
+static int put_str(struct buf *b, const char *s)
+{
+	return skill_json_str(b, s, strlen(s));
+}
+
+static const struct blob_xattr *field(const struct node *n, const char *f)
+{
+	size_t k = strlen(SKILL_XATTR_PREFIX);
+
+	for (size_t i = 0; i < n->skill_x.n; i++)
+		if (strcmp(n->skill_x.v[i].name + k, f) == 0)
+			return &n->skill_x.v[i];
+	return NULL;
+}
+
+/* One skill's object; `vol` and `qid` only for the mount's catalog. */
+static int skill_obj(struct buf *b, const struct node *n, const char *path,
+		     const char *vol, const char *qid)
+{
+	static const char *const text[] = { "id", "name", "description",
+					     "category", "type", "error" };
+	static const char *const json[] = { "inputs", "outputs" };
+	int rc = put(b, "{\"path\":");
+
+	if (!rc)
+		rc = put_str(b, path);
+	if (!rc && vol && !(rc = put(b, ",\"volume\":")))
+		rc = put_str(b, vol);
+	if (!rc && qid && !(rc = put(b, ",\"qualified_id\":")))
+		rc = put_str(b, qid);
+	for (size_t i = 0; !rc && i < sizeof(text) / sizeof(*text); i++) {
+		const struct blob_xattr *x = field(n, text[i]);
+
+		if (!(rc = put(b, ",\"")) && !(rc = put(b, text[i])) &&
+		    !(rc = put(b, "\":")))
+			rc = x ? skill_json_str(b, x->value, x->len) :
+				 put(b, "null");
+	}
+	for (size_t i = 0; !rc && i < 2; i++) {
+		const struct blob_xattr *x = field(n, json[i]);
+
+		if (!(rc = put(b, ",\"")) && !(rc = put(b, json[i])) &&
+		    !(rc = put(b, "\":")))
+			rc = x ? buf_append(b, x->value, x->len) :
+				 put(b, "[]");
+	}
+	return rc ? rc : put(b, "}");
+}
+
+static int cat_add(struct cat *c, const struct node *n, const char *path,
+		   const char *vol, int qualified)
+{
+	const struct blob_xattr *id = field(n, "id");
+	struct cat_entry *e;
+	int rc;
+
+	if (c->n == c->alloc) {
+		size_t k = c->alloc ? c->alloc * 2 : 64;
+
+		e = realloc(c->v, k * sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		c->v = e;
+		c->alloc = k;
+	}
+	e = &c->v[c->n];
+	memset(e, 0, sizeof(*e));
+	buf_init(&e->obj, 0);
+	e->order = c->n;
+	e->shadowed_by = -1;
+	e->id = strdup(id ? id->value : n->name);
+	e->path = strdup(path);
+	if (!e->id || !e->path ||
+	    asprintf(&e->qid, "%s/%s", vol, e->id) < 0) {
+		free(e->id);
+		free(e->path);
+		return -ENOMEM;
+	}
+	c->n++;
+	rc = skill_obj(&e->obj, n, path, qualified ? vol : NULL,
+		       qualified ? e->qid : NULL);
+	return rc;
+}
+
+/* Every skill under `dir` (a skills/ folder or below), parents first. */
+static int collect(struct ns *ns, struct node *dir, struct cat *c,
+		   const char *vol, int qualified)
+{
+	char key[PATH_MAX];
+	int rc = 0;
+
+	for (struct node *n = dir->child; n && !rc; n = n->next) {
+		if (S_ISDIR(n->mode)) {
+			rc = collect(ns, n, c, vol, qualified);
+			continue;
+		}
+		if (!skill_is(n))
+			continue;
+		pthread_mutex_lock(&n->mu);
+		rc = skill_cache(ns, n);
+		if (!rc)
+			rc = node_key(n, key, sizeof(key));
+		if (!rc)
+			rc = cat_add(c, n, key + strlen(n->vol->prefix) + 1,
+				     vol, qualified);
+		pthread_mutex_unlock(&n->mu);
+		if (rc == -EIO || rc == -ENOENT)
+			rc = 0;	/* unreadable now: left out, not fatal */
+	}
+	return rc;
+}
+
+/* "system", "team/eng", "user/alice" */
+static const char *vol_name(const struct node *v, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s", v->vol->prefix + strlen("volumes/"));
+	return out;
+}
+
+static int by_path(const void *a, const void *b)
+{
+	return strcmp(((const struct cat_entry *)a)->path,
+		      ((const struct cat_entry *)b)->path);
+}
+
+/* A volume's skills, in path order. */
+static int collect_volume(struct ns *ns, struct node *v, struct cat *c,
+			  int qualified)
+{
+	struct node *skills = node_child(ns, v, "skills");
+	size_t first = c->n;
+	char name[96];
+	int rc;
+
+	if (!skills)
+		return 0;
+	rc = collect(ns, skills, c, vol_name(v, name, sizeof(name)),
+		     qualified);
+	if (rc)
+		return rc;
+	if (c->n > first)
+		qsort(c->v + first, c->n - first, sizeof(*c->v), by_path);
+	for (size_t i = first; i < c->n; i++)
+		c->v[i].order = i;
+	return 0;
+}
+
+static int by_id(const void *a, const void *b)
+{
+	const struct cat_entry *x = *(const struct cat_entry *const *)a;
+	const struct cat_entry *y = *(const struct cat_entry *const *)b;
+	int k = strcmp(x->id, y->id);
+
+	return k ? k : (x->order > y->order) - (x->order < y->order);
+}
+
+/* Mark every entry whose id an earlier volume already has. */
+static int resolve(struct cat *c)
+{
+	struct cat_entry **idx = malloc((c->n ? c->n : 1) * sizeof(*idx));
+
+	if (!idx)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n; i++)
+		idx[i] = &c->v[i];
+	if (c->n)
+		qsort(idx, c->n, sizeof(*idx), by_id);
+	for (size_t i = 1; i < c->n; i++)
+		if (strcmp(idx[i]->id, idx[i - 1]->id) == 0)
+			idx[i]->shadowed_by = idx[i - 1]->shadowed_by >= 0 ?
+				idx[i - 1]->shadowed_by :
+				(int)idx[i - 1]->order;
+	free(idx);
+	return 0;
+}
+
+static int write_list(struct buf *b, const struct cat *c, int shadowed)
+{
+	int rc = 0, first = 1;
+
+	for (size_t i = 0; i < c->n && !rc; i++) {
+		const struct cat_entry *e = &c->v[i];
+
+		if ((e->shadowed_by >= 0) != shadowed)
+			continue;
+		if (!first)
+			rc = put(b, ",\n  ");
+		first = 0;
+		if (!rc && !shadowed)
+			rc = buf_append(b, e->obj.data, e->obj.len);
+		if (!rc && shadowed && !(rc = put(b, "{\"qualified_id\":")) &&
+		    !(rc = put_str(b, e->qid)) &&
+		    !(rc = put(b, ",\"shadowed_by\":")) &&
+		    !(rc = put_str(b, c->v[e->shadowed_by].qid)))
+			rc = put(b, "}");
+	}
+	return rc;
+}
+
+/* The volumes the caller resolves through, in order. */
+static size_t resolution_order(struct ns *ns, struct caller *c,
+			       struct node **out, size_t cap)
+{
+	struct node *teams[CONFIG_MAX_LIST];
+	struct ident_user u;
+	size_t n = 0, nt = 0;
+	uint64_t mask = 0;
+
+	if (ident_user_by_uid(ns->id, c->uid, &u) == 0) {
+		struct node *v = node_child(ns, ns->user, u.name);
+
+		if (v && n < cap)
+			out[n++] = v;
+	}
+	acl_is_admin(ns->id, c);	/* loads the caller's groups */
+	if (c->groups_loaded)
+		mask = ident_teams_of(ns->id, c->groups, (size_t)c->ngroups);
+	for (struct node *t = ns->team->child; t; t = t->next) {
+		int idx;
+
+		if (t->kind == NK_VOLUME && nt < CONFIG_MAX_LIST &&
+		    ident_team(ns->id, t->name, &idx, NULL) == 0 &&
+		    (mask & ((uint64_t)1 << idx)))
+			teams[nt++] = t;
+	}
+	/* name order */
+	for (size_t i = 1; i < nt; i++)
+		for (size_t j = i; j > 0 &&
+		     strcmp(teams[j - 1]->name, teams[j]->name) > 0; j--) {
+			struct node *tmp = teams[j];
+
+			teams[j] = teams[j - 1];
+			teams[j - 1] = tmp;
+		}
+	for (size_t i = 0; i < nt && n < cap; i++)
+		out[n++] = teams[i];
+	if (n < cap)
+		out[n++] = node_child(ns, ns->root, "system");
+	return n;
+}
+
+int catalog_build(struct ns *ns, struct caller *c, struct node *n,
+		  struct buf *out)
+{
+	struct node *order[CONFIG_MAX_LIST + 2];
+	struct cat cat = { NULL, 0, 0 };
+	char name[96];
+	size_t nv;
+	int rc = 0;
+
+	if (n->vol) {
+		/* <volume>/catalog.json */
+		struct node *v = n->parent;
+
+		rc = collect_volume(ns, v, &cat, 0);
+		if (!rc && !(rc = put(out, "{\"volume\":")) &&
+		    !(rc = put_str(out, vol_name(v, name, sizeof(name)))) &&
+		    !(rc = put(out, ",\n \"skills\":[\n  ")) &&
+		    !(rc = write_list(out, &cat, 0)))
+			rc = put(out, "]}\n");
+		cat_release(&cat);
+		return rc;
+	}
+	nv = resolution_order(ns, c, order, sizeof(order) / sizeof(*order));
+	for (size_t i = 0; i < nv && !rc; i++)
+		rc = collect_volume(ns, order[i], &cat, 1);
+	if (!rc)
+		rc = resolve(&cat);
+	if (!rc && !(rc = put(out, "{\"resolution\":[")))
+		for (size_t i = 0; i < nv && !rc; i++)
+			if (!(rc = put(out, i ? "," : "")))
+				rc = put_str(out, vol_name(order[i], name,
+							   sizeof(name)));
+	if (!rc && !(rc = put(out, "],\n \"skills\":[\n  ")) &&
+	    !(rc = write_list(out, &cat, 0)) &&
+	    !(rc = put(out, "],\n \"shadowed\":[\n  ")) &&
+	    !(rc = write_list(out, &cat, 1)))
+		rc = put(out, "]}\n");
+	cat_release(&cat);
+	return rc;
+}
