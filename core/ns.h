@@ -119,6 +119,17 @@ void ns_releasedir(struct ns *ns, struct ns_dir *d);
 
 int ns_statfs(struct ns *ns, struct statvfs *out);
 
+/* Resolve a skill name for the caller (DESIGN.md section 4): a bare name
+ * (a skill_id, or a file name without .md) is looked up in the caller's
+ * own volume, then the caller's teams in name order, then system; a
+ * qualified one ("system/x", "team/eng/x", "user/alice/x") in that volume
+ * only. The first match wins; within a volume an id beats a file name.
+ * Writes the skill's path from the mount ("team/eng/skills/a/x.md") into
+ * `path`. Returns 0, -ENOENT when the caller can use no such skill, or
+ * -ENAMETOOLONG. */
+int ns_resolve_skill(struct ns *ns, struct caller *c, const char *name,
+		     char *path, size_t cap);
+
 /* Extended attributes: only the user.* namespace is stored. */
 int ns_setxattr(struct ns *ns, struct caller *c, struct node *n,
 		const char *name, const char *value, size_t size, int flags);

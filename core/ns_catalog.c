@@ -6,6 +6,7 @@
  * then system; the first skill with an id wins and the others are listed
  * as shadowed. Each skill's fields come from its parse cache (ns_xattr.c),
  * so unchanged files are not parsed again. */
+#include "core/name.h"
 #include "core/ns_int.h"
 #include "core/skill.h"
 #include "core/skill_xattr.h"
@@ -325,5 +326,115 @@ int catalog_build(struct ns *ns, struct caller *c, struct node *n,
 	    !(rc = write_list(out, &cat, 1)))
 		rc = put(out, "]}\n");
 	cat_release(&cat);
+	return rc;
+}
+
+/* --- resolution -------------------------------------------------------- */
+
+struct find {
+	const char *name;
+	struct node *by_id, *by_stem;
+};
+
+static int stem_is(const struct node *n, const char *name)
+{
+	size_t k = strlen(n->name);
+
+	return k == strlen(name) + 3 && strncmp(n->name, name, k - 3) == 0;
+}
+
+/* The first skill under `dir` whose id (else file stem) is f->name. */
+static void find_in(struct ns *ns, struct node *dir, struct find *f)
+{
+	for (struct node *n = dir->child; n && !f->by_id; n = n->next) {
+		const struct blob_xattr *id;
+
+		if (S_ISDIR(n->mode)) {
+			find_in(ns, n, f);
+			continue;
+		}
+		if (!skill_is(n))
+			continue;
+		pthread_mutex_lock(&n->mu);
+		if (skill_cache(ns, n) == 0) {
+			id = field(n, "id");
+			if (id && strcmp(id->value, f->name) == 0)
+				f->by_id = n;
+		}
+		pthread_mutex_unlock(&n->mu);
+		if (!f->by_stem && stem_is(n, f->name))
+			f->by_stem = n;
+	}
+}
+
+static struct node *find_skill(struct ns *ns, struct node *vol,
+			       const char *name)
+{
+	struct node *skills = node_child(ns, vol, "skills");
+	struct find f = { name, NULL, NULL };
+
+	if (skills)
+		find_in(ns, skills, &f);
+	return f.by_id ? f.by_id : f.by_stem;
+}
+
+/* "system/x", "team/t/x", "user/u/x": the volume, and the name after. */
+static struct node *qualified(struct ns *ns, const char *q, const char **rest)
+{
+	const char *slash;
+	char owner[IDENT_NAME_MAX];
+	struct node *cls;
+	size_t k;
+
+	if (strncmp(q, "system/", 7) == 0) {
+		*rest = q + 7;
+		return node_child(ns, ns->root, "system");
+	}
+	if (strncmp(q, "team/", 5) == 0)
+		cls = ns->team, q += 5;
+	else if (strncmp(q, "user/", 5) == 0)
+		cls = ns->user, q += 5;
+	else
+		return NULL;
+	slash = strchr(q, '/');
+	k = slash ? (size_t)(slash - q) : 0;
+	if (!slash || k == 0 || k >= sizeof(owner))
+		return NULL;
+	memcpy(owner, q, k);
+	owner[k] = '\0';
+	*rest = slash + 1;
+	return node_child(ns, cls, owner);
+}
+
+int ns_resolve_skill(struct ns *ns, struct caller *c, const char *name,
+		     char *path, size_t cap)
+{
+	struct node *order[CONFIG_MAX_LIST + 2], *hit = NULL, *v;
+	const char *rest = name;
+	char key[PATH_MAX];
+	size_t nv;
+	int rc = -ENOENT;
+
+	if (strlen(name) > PATH_MAX_BYTES)
+		return -ENAMETOOLONG;
+	pthread_rwlock_rdlock(&ns->tree);
+	v = strchr(name, '/') ? qualified(ns, name, &rest) : NULL;
+	if (v && *rest && !strchr(rest, '/') &&
+	    (node_rights(ns, c, v) & ACL_R)) {
+		hit = find_skill(ns, v, rest);
+	} else if (!strchr(name, '/') && *name) {
+		nv = resolution_order(ns, c, order,
+				      sizeof(order) / sizeof(*order));
+		for (size_t i = 0; i < nv && !hit; i++)
+			hit = find_skill(ns, order[i], name);
+	}
+	if (hit && !(rc = node_key(hit, key, sizeof(key)))) {
+		const char *p = key + strlen("volumes/");
+
+		rc = strlen(p) < cap ? 0 : -ENAMETOOLONG;
+		if (!rc)
+			memcpy(path, p, strlen(p) + 1);
+	}
+	pthread_rwlock_unlock(&ns->tree);
 	return rc;
 }

@@ -1638,6 +1638,97 @@ static void conc_child(void *arg)
 	config_release(&cfg);
 }
 
+/* --- resolution of skill names (DESIGN.md 4) ---------------------------- */
+
+static void skill_file(struct caller *c, struct node *dir, const char *file,
+		       const char *id)
+{
+	char text[256];
+
+	if (id)
+		snprintf(text, sizeof(text), "---\nname: N\ndescription: d\n"
+			 "skill_id: %s\n---\n", id);
+	else
+		snprintf(text, sizeof(text), "---\nname: N\ndescription: d\n"
+			 "---\n");
+	CHECK_INT_EQ(0, write_new(c, dir, file, text), "create %s", file);
+}
+
+static void expect_resolve(struct caller *c, const char *who,
+			   const char *name, int want_rc, const char *want)
+{
+	char path[512] = "";
+	int rc = ns_resolve_skill(ns, c, name, path, sizeof(path));
+
+	if (want_rc)
+		CHECK_INT_EQ(want_rc, rc, "%s: resolve '%s'", who, name);
+	else
+		CHECK(rc == 0 && strcmp(path, want) == 0,
+		      "%s: '%s' resolves to %s (got %d '%s')", who, name,
+		      want, rc, path);
+}
+
+static void test_resolve(void)
+{
+	struct node *sa = must(&ALICE, "user/alice/skills");
+	struct node *se = must(&BOB, "team/eng/skills");
+	struct node *sr = must(&CAROL, "team/research/skills");
+	struct node *ss = must(&ROOT, "system/skills");
+	struct node *sub;
+	struct stat st;
+	char small[8];
+
+	skill_file(&ROOT, ss, "rv-common.md", NULL);
+	skill_file(&BOB, se, "rv-common.md", NULL);
+	skill_file(&ALICE, sa, "rv-mine.md", NULL);
+	skill_file(&BOB, se, "rv-team.md", NULL);
+	skill_file(&CAROL, sr, "rv-team.md", NULL);
+	skill_file(&ROOT, ss, "rv-sys.md", NULL);
+	CHECK_INT_EQ(0, ns_mkdir(ns, &ALICE, sa, "rvdir", 0755, &sub, &st),
+		     "mkdir rvdir");
+	track(sub);
+	skill_file(&ALICE, sub, "file-name.md", "rv-by-id");
+	skill_file(&ALICE, sa, "rv-by-id.md", "something-else");
+
+	expect_resolve(&ALICE, "alice", "rv-mine", 0,
+		       "user/alice/skills/rv-mine.md");
+	expect_resolve(&ALICE, "alice", "rv-common", 0,
+		       "team/eng/skills/rv-common.md");
+	expect_resolve(&CAROL, "carol", "rv-common", 0,
+		       "system/skills/rv-common.md");
+	expect_resolve(&CAROL, "carol", "rv-team", 0,
+		       "team/research/skills/rv-team.md");
+	expect_resolve(&ALICE, "alice", "rv-team", 0,
+		       "team/eng/skills/rv-team.md");
+	expect_resolve(&ALICE, "alice", "rv-sys", 0,
+		       "system/skills/rv-sys.md");
+	expect_resolve(&ALICE, "alice", "rv-by-id", 0,
+		       "user/alice/skills/rvdir/file-name.md");
+	expect_resolve(&ALICE, "alice", "file-name", 0,
+		       "user/alice/skills/rvdir/file-name.md");
+	expect_resolve(&ALICE, "alice", "system/rv-common", 0,
+		       "system/skills/rv-common.md");
+	expect_resolve(&CAROL, "carol", "team/eng/rv-team", 0,
+		       "team/eng/skills/rv-team.md");
+	expect_resolve(&BOB, "bob (teammate)", "user/alice/rv-mine", 0,
+		       "user/alice/skills/rv-mine.md");
+	expect_resolve(&CAROL, "carol (stranger)", "user/alice/rv-mine",
+		       -ENOENT, NULL);
+	expect_resolve(&CAROL, "carol", "rv-mine", -ENOENT, NULL);
+	expect_resolve(&ALICE, "alice", "nope", -ENOENT, NULL);
+	expect_resolve(&ALICE, "alice", "team/nosuch/x", -ENOENT, NULL);
+	expect_resolve(&ALICE, "alice", "user/alice/rvdir/file-name", -ENOENT,
+		       NULL);
+	expect_resolve(&ALICE, "alice", "", -ENOENT, NULL);
+	CHECK_INT_EQ(-ENAMETOOLONG, ns_resolve_skill(ns, &ALICE, "rv-mine",
+						     small, sizeof(small)),
+		     "a path longer than the buffer: ENAMETOOLONG");
+	CHECK_INT_EQ(0, ns_unlink(ns, &ALICE, sa, "rv-mine.md"),
+		     "unlink rv-mine.md");
+	expect_resolve(&ALICE, "alice (after unlink)", "rv-mine", -ENOENT,
+		       NULL);
+}
+
 int main(void)
 {
 	log_set_level(LOG_LVL_ERR);
@@ -1657,6 +1748,7 @@ int main(void)
 	test_big_xattr();
 	test_persistence();
 	test_seed_errors();
+	test_resolve();
 	/* In a child: a crash there (ASan) must not hide the other checks
 	 * nor leave the temporary folder behind. */
 	unit_run_child(conc_child, NULL, "concurrency test");
