@@ -121,8 +121,10 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/skills
 	install -m 0755 llmunixfs $(DESTDIR)$(BINDIR)/llmunixfs
 	cp -R skills/. $(DESTDIR)$(DATADIR)/skills/
+	install -d $(DESTDIR)$(MANDIR)/man5
+	install -m 0644 core/llmunix-skill.5 $(DESTDIR)$(MANDIR)/man5/
 	install -d $(DESTDIR)$(PREFIX)/share/doc/llmunix
-	install -m 0644 llmunix.conf.example $(DESTDIR)$(PREFIX)/share/doc/llmunix/
+	install -m 0644 core/llmunix.conf.example $(DESTDIR)$(PREFIX)/share/doc/llmunix/
 
 clean:
 	rm -rf build llmunixfs

@@ -54,7 +54,8 @@ static void usage(const char *prog)
 	       "request\n"
 	       "    -h, --help             this help\n"
 	       "    -V, --version          the version\n\n"
-	       "See llmunix.conf.example for the configuration keys.\n\n"
+	       "See llmunix.conf.example (share/doc/llmunix) for the "
+	       "configuration keys.\n\n"
 	       "FUSE options:\n", prog);
 	fuse_cmdline_help();
 	fuse_lowlevel_help();
