@@ -107,6 +107,16 @@ as()
 	setpriv --reuid="$u" --regid="$u" --init-groups --reset-env -- "$@"
 }
 
+# lfs_require: what the tests that use fsop need, or skip saying why.
+lfs_require()
+{
+	[ "$(id -u)" = 0 ] || t_skip_all "needs root (creates users, mounts with allow_other)"
+	[ -c /dev/fuse ] || t_skip_all "no /dev/fuse"
+	[ -x "$FSOP" ] || t_skip_all "no $FSOP (make build/tests/fsop)"
+	command -v setpriv >/dev/null || t_skip_all "no setpriv"
+	umask 022
+}
+
 # lfs_users: the test accounts, idempotent. alice and bob are in team eng,
 # carol in team research, dave in the admin group llmadmin; eve is in no
 # team (a stranger to everyone).

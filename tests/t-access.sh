@@ -13,11 +13,7 @@ set -u
 source "$(dirname "$0")/lib.sh"
 
 t_begin
-[ "$(id -u)" = 0 ] || t_skip_all "needs root (creates users, mounts with allow_other)"
-[ -c /dev/fuse ] || t_skip_all "no /dev/fuse"
-[ -x "$FSOP" ] || t_skip_all "no $FSOP (make build/tests/fsop)"
-command -v setpriv >/dev/null || t_skip_all "no setpriv"
-umask 022
+lfs_require
 
 lfs_users
 # A system account (outside the login uid range) that the configuration

@@ -62,19 +62,9 @@ static void disk_path(char *out, size_t cap, const char *st, const char *key)
 static int tmp_count(const char *st)
 {
 	char p[600];
-	DIR *d;
-	struct dirent *de;
-	int n = 0;
 
 	snprintf(p, sizeof(p), "%s/tmp", st);
-	d = opendir(p);
-	if (!d)
-		return -1;
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
+	return unit_count_entries(p);
 }
 
 static int open_store(struct blob **b, const char *st)

@@ -258,19 +258,9 @@ static int disk_stat(const char *rel, struct stat *st)
 static int tmp_count(void)
 {
 	char p[600];
-	DIR *d;
-	struct dirent *de;
-	int n = 0;
 
 	snprintf(p, sizeof(p), "%s/tmp", state);
-	d = opendir(p);
-	if (!d)
-		return -1;
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
+	return unit_count_entries(p);
 }
 
 /* Whether a listing of `dir` by `c` holds `name`. */

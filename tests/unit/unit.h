@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -285,6 +286,23 @@ static inline int unit_rm_one(const char *path, const struct stat *st,
 }
 
 /* rm -rf PATH (leaves nothing on a failed test run unless UNIT_KEEP=1). */
+/* The number of entries of the folder `dir` (without . and ..), or -1
+ * when it cannot be read. */
+static inline int unit_count_entries(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
 static inline void unit_rm_rf(const char *path)
 {
 	const char *keep = getenv("UNIT_KEEP");
