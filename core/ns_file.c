@@ -194,8 +194,12 @@ int ns_open(struct ns *ns, struct caller *c, struct node *n, int flags,
 		goto out;
 	pthread_mutex_lock(&n->mu);
 	if (flags & O_TRUNC) {
+		rc = buf_resize(&n->data, 0);
+		if (rc) {
+			pthread_mutex_unlock(&n->mu);
+			goto out;
+		}
 		n->loaded = 1;
-		buf_resize(&n->data, 0);
 		if (n->size != 0 || !n->stored)
 			n->dirty = 1;
 		n->size = 0;

@@ -220,4 +220,21 @@ else
 	t_fail "one daemon per state folder: mounts"
 fi
 
+# --- an account created after the mount gets its volume ---
+if lfs_mount; then
+	userdel lfslate 2>/dev/null
+	t_check_not "before useradd: no user/lfslate" test -e "$MNT/user/lfslate"
+	useradd -M -U lfslate
+	sleep 1.1	# /etc/passwd is looked at most once a second
+	t_eq "after useradd: ls user/ shows lfslate (as root)" yes \
+		"$(ls "$MNT/user" | grep -qx lfslate && echo yes)"
+	t_check "lfslate can write in its new volume" \
+		as lfslate sh -c "echo hi >'$MNT/user/lfslate/skills/late.md'"
+	lfs_umount
+	userdel lfslate 2>/dev/null
+	getent group lfslate >/dev/null && groupdel lfslate
+else
+	t_fail "late account: mounts"
+fi
+
 t_done
