@@ -11,6 +11,27 @@
 #include <string.h>
 #include <unistd.h>
 
+static void config_default_limits(struct config *c)
+{
+	static const double def[SKILL_NLIMITS] = {
+		[SKILL_LIMIT_TIMEOUT_S] = 60, [SKILL_LIMIT_MEMORY_MB] = 512,
+		[SKILL_LIMIT_CPU_S] = 60, [SKILL_LIMIT_PROCS] = 64,
+		[SKILL_LIMIT_FILE_MB] = 64, [SKILL_LIMIT_OUTPUT_MB] = 16,
+	};
+	static const double max[SKILL_NLIMITS] = {
+		[SKILL_LIMIT_TIMEOUT_S] = 3600, [SKILL_LIMIT_MEMORY_MB] = 8192,
+		[SKILL_LIMIT_CPU_S] = 3600, [SKILL_LIMIT_PROCS] = 1024,
+		[SKILL_LIMIT_FILE_MB] = 1024, [SKILL_LIMIT_OUTPUT_MB] = 256,
+	};
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	c->jobs = n < 1 ? 1 : n > CONFIG_MAX_JOBS ? CONFIG_MAX_JOBS :
+		  (unsigned)n;
+	c->network = 0;
+	memcpy(c->limit, def, sizeof(def));
+	memcpy(c->limit_max, max, sizeof(max));
+}
+
 int config_init(struct config *c)
 {
 	const char *xdg = getenv("XDG_STATE_HOME");
@@ -32,6 +53,7 @@ int config_init(struct config *c)
 	c->attr_timeout = 0.0;
 	c->max_file_size = (uint64_t)64 << 20;
 	c->log_level = LOG_LVL_INFO;
+	config_default_limits(c);
 	if (!c->state_dir || !c->system_skills || !c->storage)
 		return -ENOMEM;
 	return 0;
@@ -181,6 +203,63 @@ static int parse_size(uint64_t *out, const char *key, const char *value,
 	return 0;
 }
 
+static int parse_bool(int *out, const char *key, const char *value,
+		      const char *where, char *err, size_t errlen)
+{
+	if (!strcmp(value, "yes") || !strcmp(value, "true") ||
+	    !strcmp(value, "1")) {
+		*out = 1;
+		return 0;
+	}
+	if (!strcmp(value, "no") || !strcmp(value, "false") ||
+	    !strcmp(value, "0")) {
+		*out = 0;
+		return 0;
+	}
+	snprintf(err, errlen, "%s: %s: '%s' is not yes or no", where, key,
+		 value);
+	return -EINVAL;
+}
+
+static int parse_count(double *out, const char *key, const char *value,
+		       double max, const char *where, char *err, size_t errlen)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(value, &end);
+	if (errno || end == value || *end || !(d > 0 && d <= max)) {
+		snprintf(err, errlen, "%s: %s: '%s' is not a number above 0 "
+			 "and at most %g", where, key, value, max);
+		return -EINVAL;
+	}
+	*out = d;
+	return 0;
+}
+
+/* limit_<name> and max_<name>, for each skill limit. */
+static int set_limit(struct config *c, const char *key, const char *value,
+		     const char *where, char *err, size_t errlen, int *found)
+{
+	for (int i = 0; i < SKILL_NLIMITS; i++) {
+		const char *name = skill_limit_name(i);
+		double *dst = NULL;
+
+		if (!strncmp(key, "limit_", 6) && !strcmp(key + 6, name))
+			dst = &c->limit[i];
+		else if (!strncmp(key, "max_", 4) && !strcmp(key + 4, name))
+			dst = &c->limit_max[i];
+		if (dst) {
+			*found = 1;
+			return parse_count(dst, key, value, 1e6, where, err,
+					   errlen);
+		}
+	}
+	*found = 0;
+	return 0;
+}
+
 static int parse_level(int *out, const char *value, const char *where,
 		       char *err, size_t errlen)
 {
@@ -249,10 +328,33 @@ int config_set(struct config *c, const char *key, const char *value,
 				  errlen);
 	if (strcmp(key, "log_level") == 0)
 		return parse_level(&c->log_level, value, where, err, errlen);
+	if (strcmp(key, "network") == 0)
+		return parse_bool(&c->network, key, value, where, err, errlen);
+	if (strcmp(key, "jobs") == 0) {
+		double d;
+		int rc = parse_count(&d, key, value, CONFIG_MAX_JOBS, where,
+				     err, errlen);
+
+		if (!rc && d != (unsigned)d) {
+			snprintf(err, errlen, "%s: jobs: '%s' is not a whole "
+				 "number", where, value);
+			rc = -EINVAL;
+		}
+		if (!rc)
+			c->jobs = (unsigned)d;
+		return rc;
+	}
+	{
+		int found, rc = set_limit(c, key, value, where, err, errlen,
+					  &found);
+
+		if (found)
+			return rc;
+	}
 	snprintf(err, errlen, "%s: unknown key '%s' (expected teams, "
 		 "admin_group, users, storage, state, system_skills, "
-		 "entry_timeout, attr_timeout, max_file_size or log_level)",
-		 where, key);
+		 "entry_timeout, attr_timeout, max_file_size, log_level, "
+		 "jobs, network, limit_<limit> or max_<limit>)", where, key);
 	return -EINVAL;
 }
 

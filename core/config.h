@@ -12,6 +12,12 @@
  *   attr_timeout = 0          seconds the kernel may cache attributes
  *   max_file_size = 64M       largest file in skills/ and workflows/
  *   log_level = info          error, warning, info or debug
+ *   jobs = 2                  nodes run at once (default: the cores)
+ *   network = no              whether a skill may ask for the network
+ *   limit_timeout_s = 60      a node's default limits (timeout_s,
+ *   max_timeout_s = 600       cpu_s, memory_mb, procs, file_mb,
+ *                             output_mb), and the most a skill or a
+ *                             graph may raise them to
  * Loaded once at start-up, then read-only: any thread may read it.
  */
 #ifndef LLMUNIX_CONFIG_H
@@ -20,7 +26,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/skill.h"
+
 #define CONFIG_MAX_LIST 64
+#define CONFIG_MAX_JOBS 256
 
 struct config {
 	char *state_dir;
@@ -35,6 +44,10 @@ struct config {
 	double attr_timeout;
 	uint64_t max_file_size;
 	int log_level;			/* enum log_level */
+	unsigned jobs;			/* 1..CONFIG_MAX_JOBS */
+	int network;			/* skills may ask for the network */
+	double limit[SKILL_NLIMITS];	/* defaults, by enum skill_limit */
+	double limit_max[SKILL_NLIMITS];	/* ceilings */
 };
 
 /* Defaults: state in /var/lib/llmunix for root, $XDG_STATE_HOME/llmunix

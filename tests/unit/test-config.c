@@ -198,6 +198,17 @@ static void test_errors(void)
 		     (const char *const[]){ "storage", "'s3'", NULL });
 	expect_error("relative state", "state = var/lib\n", 1,
 		     (const char *const[]){ "state", "absolute", NULL });
+	expect_error("jobs zero", "jobs = 0\n", 1,
+		     (const char *const[]){ "jobs", "'0'", NULL });
+	expect_error("jobs not whole", "jobs = 1.5\n", 1,
+		     (const char *const[]){ "jobs", "whole", NULL });
+	expect_error("network maybe", "network = maybe\n", 1,
+		     (const char *const[]){ "network", "yes or no", NULL });
+	expect_error("negative limit", "limit_memory_mb = -5\n", 1,
+		     (const char *const[]){ "limit_memory_mb", "'-5'", NULL });
+	expect_error("unknown limit", "limit_colour = 5\n", 1,
+		     (const char *const[]){ "unknown key", "limit_<limit>",
+					    NULL });
 	expect_error("unknown log level", "log_level = loud\n", 1,
 		     (const char *const[]){ "log_level", "'loud'", NULL });
 
@@ -332,6 +343,35 @@ static void test_set(void)
 	config_release(&c);
 }
 
+static void test_run_keys(void)
+{
+	struct config c;
+	char err[512];
+
+	config_init(&c);
+	CHECK(c.jobs >= 1, "jobs defaults to the number of cores (%u)",
+	      c.jobs);
+	CHECK_INT_EQ(0, c.network, "the network is off by default");
+	CHECK(c.limit[SKILL_LIMIT_TIMEOUT_S] == 60,
+	      "the default timeout is 60 s");
+	CHECK(c.limit[SKILL_LIMIT_MEMORY_MB] == 512,
+	      "the default memory limit is 512 MB");
+	CHECK_INT_EQ(0, config_set(&c, "jobs", "3", "-o", err, sizeof(err)),
+		     "jobs = 3");
+	CHECK_INT_EQ(3, (int)c.jobs, "jobs is 3");
+	CHECK_INT_EQ(0, config_set(&c, "network", "yes", "-o", err,
+				   sizeof(err)), "network = yes");
+	CHECK_INT_EQ(1, c.network, "the network may be asked for");
+	CHECK_INT_EQ(0, config_set(&c, "limit_timeout_s", "5", "-o", err,
+				   sizeof(err)), "limit_timeout_s = 5");
+	CHECK(c.limit[SKILL_LIMIT_TIMEOUT_S] == 5, "the timeout is 5 s");
+	CHECK_INT_EQ(0, config_set(&c, "max_output_mb", "2", "-o", err,
+				   sizeof(err)), "max_output_mb = 2");
+	CHECK(c.limit_max[SKILL_LIMIT_OUTPUT_MB] == 2,
+	      "the output ceiling is 2 MB");
+	config_release(&c);
+}
+
 static void test_too_many(void)
 {
 	struct config c;
@@ -368,6 +408,7 @@ int main(void)
 	test_every_key();
 	test_errors();
 	test_set();
+	test_run_keys();
 	test_too_many();
 	unit_rm_rf(tmp);
 	return unit_done();
