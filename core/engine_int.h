@@ -1,0 +1,121 @@
+/* core/engine_int.h: the engine's internals, shared by core/engine.c,
+ * core/run_exec.c, core/run_record.c and core/run_keys.c only.
+ *
+ * Locking: one mutex, e->mu, guards the list of runs and every field of a
+ * run and its nodes, and is held while a run's shared record files (status,
+ * progress, log, events, error) are written. A worker running a node holds
+ * no lock: it writes only its node's own files (nodes/<id>/, outputs/<id>/)
+ * and reads only what is fixed while it runs (the graph, the skills, the
+ * outputs of finished ancestors).
+ *
+ * Record files are written through r->dirfd (open while the run may still
+ * change), so a record renamed away by a delete never receives a write
+ * meant for a new run of the same name.
+ */
+#ifndef LLMUNIX_ENGINE_INT_H
+#define LLMUNIX_ENGINE_INT_H
+
+#include <pthread.h>
+#include <time.h>
+
+#include "core/engine.h"
+#include "core/runner.h"
+
+enum node_state {
+	NODE_WAITING,	/* for its parents */
+	NODE_READY,	/* in the run's ready queue */
+	NODE_RUNNING,
+	NODE_SUCCEEDED,
+	NODE_CACHED,
+	NODE_FAILED,
+	NODE_SKIPPED,
+	NODE_CANCELLED,
+};
+
+struct rnode {
+	enum node_state st;
+	size_t waiting;			/* parents not finished */
+	size_t *children;
+	size_t nchildren;
+	uint8_t key[SHA256_LEN];
+	json_t *outputs;		/* when succeeded or cached */
+	struct runner_ctl *ctl;		/* while running */
+};
+
+struct run {
+	struct run *next;
+	unsigned refs;			/* the list's, and workers' */
+	char *user, *name;
+	char *dir;			/* record path */
+	int dirfd;			/* record, or -1 when finished */
+	uid_t uid;
+	gid_t gid;
+	enum run_status status;
+	unsigned live:1;		/* submitted in this daemon's life */
+	unsigned rejected:1, cancel:1;
+	unsigned deleting:1;		/* out of the list, writes nothing */
+	unsigned trash:1;		/* dir is in the trash: remove it */
+	struct graph *g;
+	struct run_skills skills;
+	struct rnode *nodes;
+	size_t *ready;			/* FIFO of node indexes */
+	size_t ready_head, ready_tail;
+	size_t ndone, nrunning, nfailed;
+	uint64_t events_len, log_len;
+	struct timespec started;
+};
+
+struct engine {
+	const struct config *cfg;
+	engine_notify_fn notify;
+	void *notify_arg;
+	char *runs_dir, *cache_dir, *work_dir, *trash_dir;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct run *runs;		/* in name order per user */
+	struct run *cursor;		/* the run served last */
+	pthread_t *workers;
+	unsigned nworkers;
+	int stopping;
+	uint64_t seq;			/* for unique work and trash names */
+};
+
+/* What running one node gave. */
+struct exec_result {
+	enum node_state st;		/* SUCCEEDED, CACHED, FAILED,
+					 * CANCELLED */
+	json_t *outputs;
+	char *error;
+};
+
+const char *node_state_name(enum node_state s);
+int node_state_final(enum node_state s);
+
+/* run_exec.c: run node `i` of `r` (a reference held, no lock held). */
+void exec_node(struct engine *e, struct run *r, size_t i,
+	       struct exec_result *res);
+
+/* run_record.c */
+int rec_mkdirs(int dirfd, const char *rel, mode_t mode);
+/* Replace `rel` (under dirfd) with `len` bytes, atomically. */
+int rec_put(int dirfd, const char *rel, const void *data, size_t len);
+int rec_putf(int dirfd, const char *rel, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int rec_append(int dirfd, const char *rel, const void *data, size_t len);
+/* Read a whole small file (at most `cap` bytes) into a new string. */
+int rec_get(int dirfd, const char *rel, size_t cap, char **out);
+int rec_rm_rf(const char *path);
+/* "2026-11-25T14:03:07.123Z" */
+void rec_time(const struct timespec *ts, char out[32]);
+/* Load the records under e->runs_dir into e->runs, marking unfinished
+ * ones failed. Called at start-up, before the workers. */
+int rec_load_all(struct engine *e);
+
+/* engine.c, for run_record.c: a run record in memory. */
+struct run *run_new(const char *user, const char *name, const char *dir);
+void run_insert(struct engine *e, struct run *r);
+
+/* run_keys.c */
+int run_input_is_file(const struct graph_node *n, const char *port);
+
+#endif
