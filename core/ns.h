@@ -33,6 +33,9 @@ struct ns_file;
  * cfg->system_skills when the store has none yet. */
 int ns_new(struct ns **out, const struct config *cfg, struct ident *id,
 	   struct blob *blob);
+struct engine;
+/* Give the namespace its engine (borrowed), which serves user/<u>/run. */
+void ns_set_engine(struct ns *ns, struct engine *e);
 /* Writes back any content still dirty, then frees everything. */
 void ns_free(struct ns *ns);
 
@@ -84,13 +87,15 @@ int ns_file_is_synthetic(const struct ns_file *f);
 int ns_create(struct ns *ns, struct caller *c, struct node *parent,
 	      const char *name, mode_t mode, int flags, struct node **out,
 	      struct stat *st, struct ns_file **fout);
-/* Returns the number of bytes read into `dst`. */
+/* Returns the number of bytes read into `dst`; -EAGAIN from a file whose
+ * reads wait (a run's `wait` and `events`): nothing to give yet. Read
+ * again after the engine's next notification. */
 ssize_t ns_read(struct ns *ns, struct ns_file *f, char *dst, size_t size,
 		off_t off);
 ssize_t ns_write(struct ns *ns, struct ns_file *f, const char *src,
 		 size_t size, off_t off);
 /* Store the content when it changed: what close() waits for. */
-int ns_flush(struct ns *ns, struct ns_file *f);
+int ns_flush(struct ns *ns, struct caller *c, struct ns_file *f);
 int ns_fsync(struct ns *ns, struct ns_file *f);
 void ns_release(struct ns *ns, struct ns_file *f);
 

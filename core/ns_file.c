@@ -114,15 +114,14 @@ static void file_revert(struct node *n)
 	}
 }
 
-static int new_handle(struct node *n, int flags, struct ns_file **out)
+int file_handle_new(struct node *n, int flags, struct ns_file **out)
 {
-	struct ns_file *f = malloc(sizeof(*f));
+	struct ns_file *f = calloc(1, sizeof(*f));
 
 	if (!f)
 		return -ENOMEM;
 	f->node = n;
 	f->flags = flags;
-	f->snap = NULL;
 	n->opens++;
 	__atomic_add_fetch(&n->pins, 1, __ATOMIC_SEQ_CST);
 	*out = f;
@@ -151,7 +150,7 @@ static int open_catalog(struct ns *ns, struct caller *c, struct node *n,
 	rc = catalog_build(ns, c, n, b);
 	if (!rc) {
 		pthread_mutex_lock(&n->mu);
-		rc = new_handle(n, flags, out);
+		rc = file_handle_new(n, flags, out);
 		pthread_mutex_unlock(&n->mu);
 	}
 	if (rc) {
@@ -165,7 +164,8 @@ static int open_catalog(struct ns *ns, struct caller *c, struct node *n,
 
 int ns_file_is_synthetic(const struct ns_file *f)
 {
-	return f->snap != NULL;
+	return f->snap != NULL || (run_kind(f->node) &&
+				    f->node->kind != NK_RUNGRAPH);
 }
 
 int ns_open(struct ns *ns, struct caller *c, struct node *n, int flags,
@@ -174,6 +174,10 @@ int ns_open(struct ns *ns, struct caller *c, struct node *n, int flags,
 	unsigned r;
 	int rc = 0;
 
+	if (run_kind(n) && n->kind != NK_RUNGRAPH) {
+		*keep_cache = 0;
+		return run_open(ns, c, n, flags, out);
+	}
 	pthread_rwlock_rdlock(&ns->tree);
 	r = node_rights(ns, c, n);
 	if (!(r & ACL_R)) {
@@ -183,9 +187,9 @@ int ns_open(struct ns *ns, struct caller *c, struct node *n, int flags,
 		rc = open_catalog(ns, c, n, flags, out);
 		pthread_rwlock_unlock(&ns->tree);
 		return rc;
-	} else if (n->kind != NK_FILE)
+	} else if (n->kind != NK_FILE && n->kind != NK_RUNGRAPH)
 		rc = -EISDIR;
-	else if (n->detached && !n->loaded)
+	else if (n->detached && (!n->loaded || n->kind == NK_RUNGRAPH))
 		rc = -ESTALE;	/* removed since the kernel looked it up:
 				 * it walks the path again */
 	else if (wants_write(flags) && !(r & ACL_W))
@@ -206,7 +210,7 @@ int ns_open(struct ns *ns, struct caller *c, struct node *n, int flags,
 		ns_now(&n->mtime);
 		n->ctime = n->mtime;
 	}
-	rc = new_handle(n, flags, out);
+	rc = file_handle_new(n, flags, out);
 	*keep_cache = !n->cache_stale;
 	n->cache_stale = 0;
 	pthread_mutex_unlock(&n->mu);
@@ -256,6 +260,9 @@ int ns_create(struct ns *ns, struct caller *c, struct node *parent,
 	struct node *n;
 	int rc, keep;
 
+	if (run_kind(parent))
+		return run_create(ns, c, parent, name, mode, flags, out, st,
+				  fout);
 	pthread_rwlock_wrlock(&ns->tree);
 	rc = ns_check_dir_write(ns, c, parent);
 	if (!rc)
@@ -295,7 +302,7 @@ int ns_create(struct ns *ns, struct caller *c, struct node *parent,
 	n->dirty = 1;
 	n->nlookup = 1;
 	parent->mtime = n->mtime;
-	rc = new_handle(n, flags, fout);
+	rc = file_handle_new(n, flags, fout);
 	if (rc) {
 		n->nlookup = 0;
 		node_detach(ns, n);
@@ -316,6 +323,8 @@ ssize_t ns_read(struct ns *ns, struct ns_file *f, char *dst, size_t size,
 
 	if (off < 0)
 		return -EINVAL;
+	if (run_kind(n) && n->kind != NK_RUNGRAPH)
+		return run_read(ns, f, dst, size, off);
 	if (f->snap) {
 		if ((uint64_t)off >= f->snap->len)
 			return 0;
@@ -352,6 +361,8 @@ ssize_t ns_write(struct ns *ns, struct ns_file *f, const char *src,
 
 	if (off < 0)
 		return -EINVAL;
+	if (run_kind(n) && n->kind != NK_RUNGRAPH)
+		return run_write(ns, f, src, size, off);
 	if ((uint64_t)off > ns->cfg->max_file_size ||
 	    size > ns->cfg->max_file_size - (uint64_t)off)
 		return -EFBIG;
@@ -378,8 +389,8 @@ static int file_sync(struct ns *ns, struct ns_file *f, unsigned flags)
 	char key[PATH_MAX];
 	int rc = 0;
 
-	if (f->snap)
-		return 0;
+	if (f->snap || run_kind(n))
+		return 0;	/* nothing to store: a graph is run at flush */
 	pthread_rwlock_rdlock(&ns->tree);
 	pthread_mutex_lock(&n->mu);
 	if (n->detached)
@@ -394,8 +405,10 @@ static int file_sync(struct ns *ns, struct ns_file *f, unsigned flags)
 	return rc;
 }
 
-int ns_flush(struct ns *ns, struct ns_file *f)
+int ns_flush(struct ns *ns, struct caller *c, struct ns_file *f)
 {
+	if (f->node->kind == NK_RUNGRAPH)
+		return run_flush(ns, c, f);
 	return file_sync(ns, f, 0);
 }
 
@@ -409,7 +422,10 @@ void ns_release(struct ns *ns, struct ns_file *f)
 	struct node *n = f->node;
 
 	pthread_rwlock_wrlock(&ns->tree);
-	if (--n->opens == 0) {
+	if (--n->opens == 0 && n->kind == NK_RUNGRAPH) {
+		if (!n->detached)	/* closed empty: not a graph */
+			node_detach(ns, n);
+	} else if (n->opens == 0) {
 		if (n->dirty && !n->detached) {
 			/* The flush failed and close() said so. */
 			char esc[128];
@@ -430,5 +446,7 @@ void ns_release(struct ns *ns, struct ns_file *f)
 		buf_release(f->snap);
 		free(f->snap);
 	}
+	free(f->path);
+	free(f->run_name);
 	free(f);
 }

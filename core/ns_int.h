@@ -25,6 +25,14 @@ enum node_kind {
 	NK_DIR,		/* a folder inside an area */
 	NK_FILE,	/* a file inside an area */
 	NK_CATALOG,	/* MOUNT/catalog.json, <volume>/catalog.json */
+	/* Everything from here on is under user/<u>/run (ns_run.c). */
+	NK_RUNS,	/* user/<u>/run */
+	NK_RUNGRAPH,	/* run/<name>.json while it is written */
+	NK_RUN,		/* run/<name>/ */
+	NK_RUNENT,	/* a file or folder of a run's record */
+	NK_RUNEVENTS,	/* run/<name>/events: reads wait for lines */
+	NK_RUNWAIT,	/* run/<name>/wait: reads wait for the end */
+	NK_RUNCTL,	/* run/<name>/ctl: write "cancel" */
 };
 
 struct volume {
@@ -74,6 +82,9 @@ struct ns_file {
 	struct node *node;
 	int flags;
 	struct buf *snap;	/* a catalog's content, made at open */
+	char *path;		/* a run's file: where its record keeps it */
+	char *run_name;		/* ... and the run's name */
+	int result;		/* a graph file: what submitting it gave */
 };
 
 struct ns {
@@ -87,6 +98,7 @@ struct ns {
 	size_t table_size, count;
 	uint64_t next_ino;
 	uint64_t ident_gen;
+	struct engine *engine;		/* runs; NULL until ns_set_engine() */
 };
 
 /* ns_tree.c */
@@ -111,6 +123,8 @@ void ns_refresh_users(struct ns *ns);
 void ns_now(struct timespec *ts);
 
 /* ns_file.c */
+/* A handle on `n` (n->mu held): counts an open and pins the node. */
+int file_handle_new(struct node *n, int flags, struct ns_file **out);
 int file_load(struct ns *ns, struct node *n);
 int file_store(struct ns *ns, struct node *n, unsigned flags);
 int xattrs_load(struct ns *ns, struct node *n);
@@ -124,6 +138,39 @@ int catalog_build(struct ns *ns, struct caller *c, struct node *n,
 /* ns_xattr.c */
 int skill_is(const struct node *n);
 int skill_cache(struct ns *ns, struct node *n);
+
+/* ns_run.c: the run/ folders; each is called with no lock held, in place
+ * of the general operation, when the node is of a run kind. */
+static inline int run_kind(const struct node *n)
+{
+	return n->kind >= NK_RUNS;
+}
+
+int run_lookup(struct ns *ns, struct caller *c, struct node *parent,
+	       const char *name, struct node **out, struct stat *st);
+/* Bring the children of a run folder up to date (before a listing). */
+int run_sync(struct ns *ns, struct caller *c, struct node *dir);
+/* Size and times of a record file; the tree and n->mu are held. */
+void run_stat(struct ns *ns, struct node *n, struct stat *st);
+int run_open(struct ns *ns, struct caller *c, struct node *n, int flags,
+	     struct ns_file **out);
+int run_create(struct ns *ns, struct caller *c, struct node *parent,
+	       const char *name, mode_t mode, int flags, struct node **out,
+	       struct stat *st, struct ns_file **fout);
+ssize_t run_read(struct ns *ns, struct ns_file *f, char *dst, size_t size,
+		 off_t off);
+ssize_t run_write(struct ns *ns, struct ns_file *f, const char *src,
+		  size_t size, off_t off);
+int run_flush(struct ns *ns, struct caller *c, struct ns_file *f);
+int run_remove(struct ns *ns, struct caller *c, struct node *parent,
+	       const char *name, int dir);
+int run_setattr(struct ns *ns, struct caller *c, struct node *n,
+		const struct stat *want, unsigned what, struct stat *st);
+
+/* ns_submit.c: a graph file's content to a run (or a rejected record);
+ * returns 0, -EINVAL (the record's error says why) or another -errno. */
+int run_submit(struct ns *ns, struct caller *c, struct node *runs,
+	       const char *name, const char *json, size_t len);
 
 /* ns_load.c */
 int ns_load(struct ns *ns);

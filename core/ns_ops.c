@@ -118,6 +118,8 @@ int ns_unlink(struct ns *ns, struct caller *c, struct node *parent,
 	struct node *n;
 	int rc;
 
+	if (run_kind(parent))
+		return run_remove(ns, c, parent, name, 0);
 	pthread_rwlock_wrlock(&ns->tree);
 	rc = remove_checks(ns, c, parent, name, &n);
 	if (!rc && n->kind != NK_FILE)
@@ -134,6 +136,8 @@ int ns_rmdir(struct ns *ns, struct caller *c, struct node *parent,
 	struct node *n;
 	int rc;
 
+	if (run_kind(parent))
+		return run_remove(ns, c, parent, name, 1);
 	pthread_rwlock_wrlock(&ns->tree);
 	rc = remove_checks(ns, c, parent, name, &n);
 	if (!rc && n->kind == NK_FILE)
@@ -190,6 +194,11 @@ int ns_rename(struct ns *ns, struct caller *c, struct node *parent,
 
 	if (flags & ~(unsigned)RENAME_NOREPLACE)
 		return -EINVAL;
+	/* Graphs go into run/ by writing them; records stay where they
+	 * are (EXDEV makes mv copy, which submits the graph). */
+	if (run_kind(parent) || run_kind(newparent))
+		return run_kind(parent) && run_kind(newparent) ? -EPERM :
+								 -EXDEV;
 	pthread_rwlock_wrlock(&ns->tree);
 	rc = remove_checks(ns, c, parent, name, &src);
 	if (!rc)
@@ -359,6 +368,8 @@ int ns_setattr(struct ns *ns, struct caller *c, struct node *n,
 	unsigned r;
 	int rc = 0;
 
+	if (run_kind(n))
+		return run_setattr(ns, c, n, want, what, st);
 	pthread_rwlock_rdlock(&ns->tree);
 	r = node_rights(ns, c, n);
 	if (!(r & ACL_R))

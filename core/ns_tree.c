@@ -273,7 +273,8 @@ unsigned node_rights(struct ns *ns, struct caller *c, const struct node *n)
 {
 	if (!n->vol)
 		return acl_rights(ns->id, c, ACL_TOP, NULL, ACL_SHARED);
-	return acl_rights(ns->id, c, n->vol->cls, n->vol->owner, ACL_SHARED);
+	return acl_rights(ns->id, c, n->vol->cls, n->vol->owner,
+			  run_kind(n) ? ACL_PRIVATE : ACL_SHARED);
 }
 
 static size_t count_subdirs(const struct node *n)
@@ -313,6 +314,8 @@ void node_stat(struct ns *ns, struct caller *c, struct node *n,
 		st->st_size = (off_t)n->size;
 	}
 	st->st_blocks = (st->st_size + 511) / 512;
+	if (run_kind(n))
+		run_stat(ns, n, st);
 	pthread_mutex_unlock(&n->mu);
 }
 
@@ -353,6 +356,15 @@ static struct node *add_volume(struct ns *ns, struct node *parent,
 			return NULL;
 		a->uid = uid;
 		a->gid = gid;
+	}
+	if (cls == ACL_USER) {
+		struct node *r = node_new(ns, n, "run", NK_RUNS,
+					  S_IFDIR | 0755);
+
+		if (!r)
+			return NULL;
+		r->uid = uid;
+		r->gid = gid;
 	}
 	return n;
 }
@@ -488,6 +500,8 @@ int ns_lookup(struct ns *ns, struct caller *c, struct node *parent,
 
 	if (strlen(name) > NAME_MAX_BYTES)
 		return -ENAMETOOLONG;
+	if (run_kind(parent))
+		return run_lookup(ns, c, parent, name, out, st);
 	if (parent == ns->user)
 		ns_refresh_users(ns);
 	pthread_rwlock_rdlock(&ns->tree);
@@ -528,6 +542,8 @@ void ns_forget(struct ns *ns, struct node *n, uint64_t nlookup)
 int ns_name_cacheable(struct ns *ns, const struct node *n)
 {
 	(void)ns;
+	if (run_kind(n))
+		return 0;	/* runs come and go under the same names */
 	return !(n->kind == NK_VOLUME && n->vol->cls == ACL_USER);
 }
 
@@ -599,6 +615,12 @@ int ns_opendir(struct ns *ns, struct caller *c, struct node *n,
 
 	if (n == ns->user)
 		ns_refresh_users(ns);
+	if (run_kind(n)) {
+		int rc = run_sync(ns, c, n);
+
+		if (rc)
+			return rc;
+	}
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
@@ -616,7 +638,8 @@ int ns_opendir(struct ns *ns, struct caller *c, struct node *n,
 	if (!rc)
 		rc = dir_add(d, &alloc, "..", n->parent ? n->parent : n);
 	for (struct node *ch = n->child; ch && !rc; ch = ch->next)
-		if (ch->kind != NK_VOLUME || visible(ns, c, ch))
+		if ((ch->kind != NK_VOLUME && ch->kind != NK_RUNS) ||
+		    visible(ns, c, ch))
 			rc = dir_add(d, &alloc, ch->name, ch);
 out:
 	pthread_rwlock_unlock(&ns->tree);

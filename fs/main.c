@@ -2,6 +2,7 @@
  * request loop and a clean exit on SIGTERM, SIGINT or unmount. */
 #include "core/blob_local.h"
 #include "core/config.h"
+#include "core/engine.h"
 #include "core/ident.h"
 #include "core/log.h"
 #include "core/ns.h"
@@ -136,6 +137,7 @@ static int serve(struct fuse_args *args, struct fuse_cmdline_opts *opts,
 	struct ident *id = NULL;
 	struct blob *blob = NULL;
 	struct fs fs = { NULL, cfg };
+	struct engine *engine = NULL;
 	int rc, status = 1;
 
 	log_set_level((enum log_level)cfg->log_level);
@@ -172,9 +174,22 @@ static int serve(struct fuse_args *args, struct fuse_cmdline_opts *opts,
 	fuse_daemonize(opts->foreground);
 	if (!opts->foreground)
 		log_to_syslog("llmunixfs");
+	/* Threads after the fork of fuse_daemonize(): they would not
+	 * survive it. */
+	rc = engine_new(&engine, cfg, fs_wait_notify, &fs);
+	if (rc) {
+		log_err("starting the run engine in '%s': %s", cfg->state_dir,
+			strerror(-rc));
+		fuse_session_unmount(se);
+		goto out_signals;
+	}
+	ns_set_engine(fs.ns, engine);
 	log_info("mounted on '%s', state in '%s'", opts->mountpoint,
 		 cfg->state_dir);
 	rc = run_loop(se, opts);
+	fs_wait_stop();
+	engine_free(engine);
+	ns_set_engine(fs.ns, NULL);
 	/* A signal number means SIGTERM or SIGINT asked us to stop. */
 	status = rc < 0 ? 1 : 0;
 	if (rc < 0)

@@ -270,8 +270,9 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	e.ino = ino_of(fs, n);
 	e.attr_timeout = fs->cfg->attr_timeout;
-	e.entry_timeout = fs->cfg->entry_timeout;
+	e.entry_timeout = entry_timeout(fs, n);
 	fi->fh = (uint64_t)(uintptr_t)f;
+	fi->direct_io = ns_file_is_synthetic(f);
 	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
 		ns_release(fs->ns, f);
 		ns_forget(fs->ns, n, 1);
@@ -282,6 +283,7 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	char *buf = malloc(size ? size : 1);
+	uint64_t seen = fs_wait_gen();
 	ssize_t n;
 
 	(void)ino;
@@ -290,6 +292,11 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	n = ns_read(fs_of(req)->ns, file_of(fi), buf, size, off);
+	if (n == -EAGAIN && !(fi->flags & O_NONBLOCK)) {
+		free(buf);
+		fs_wait_park(req, fs_of(req), file_of(fi), size, off, seen);
+		return;
+	}
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else
@@ -313,8 +320,11 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 static void fs_flush(fuse_req_t req, fuse_ino_t ino,
 		     struct fuse_file_info *fi)
 {
+	struct caller c;
+
 	(void)ino;
-	fuse_reply_err(req, -ns_flush(fs_of(req)->ns, file_of(fi)));
+	fs_caller(req, &c);
+	fuse_reply_err(req, -ns_flush(fs_of(req)->ns, &c, file_of(fi)));
 }
 
 static void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
