@@ -3,8 +3,10 @@
 #include "core/engine_int.h"
 #include "core/log.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,7 +65,7 @@ struct run *run_new(const char *user, const char *name, const char *dir)
 	if (!r)
 		return NULL;
 	r->refs = 1;
-	r->dirfd = -1;
+	r->dirfd = r->log_fd = r->events_fd = -1;
 	r->user = strdup(user);
 	r->name = strdup(name);
 	r->dir = strdup(dir);
@@ -81,8 +83,7 @@ static void run_free(struct run *r)
 {
 	if (r->trash)
 		rec_rm_rf(r->dir);
-	if (r->dirfd >= 0)
-		close(r->dirfd);
+	run_close_files(r);
 	for (size_t i = 0; r->g && i < r->g->nnodes; i++) {
 		json_decref(r->nodes[i].outputs);
 		free(r->nodes[i].children);
@@ -96,6 +97,18 @@ static void run_free(struct run *r)
 	free(r->name);
 	free(r->dir);
 	free(r);
+}
+
+/* The record's files, once the run can no longer change. */
+void run_close_files(struct run *r)
+{
+	if (r->log_fd >= 0)
+		close(r->log_fd);
+	if (r->events_fd >= 0)
+		close(r->events_fd);
+	if (r->dirfd >= 0)
+		close(r->dirfd);
+	r->dirfd = r->log_fd = r->events_fd = -1;
 }
 
 /* Called with e->mu held. */
@@ -172,7 +185,8 @@ static void json_line(struct run *r, const char *node, const char *event,
 		size_t n = strlen(text);
 
 		text[n] = '\n';	/* over the NUL: n + 1 bytes go out */
-		if (rec_append(r->dirfd, "events", text, n + 1) == 0)
+		if (rec_append_fd(&r->events_fd, r->dirfd, "events", text,
+				  n + 1) == 0)
 			r->events_len += n + 1;
 		free(text);
 	}
@@ -200,7 +214,7 @@ static void run_log(struct run *r, const char *fmt, ...)
 	va_end(ap);
 	n = (int)strlen(line);
 	line[n++] = '\n';
-	if (rec_append(r->dirfd, "log", line, (size_t)n) == 0)
+	if (rec_append_fd(&r->log_fd, r->dirfd, "log", line, (size_t)n) == 0)
 		r->log_len += (size_t)n;
 }
 
@@ -256,8 +270,7 @@ static void run_finish(struct engine *e, struct run *r)
 		  json_string(run_status_name(r->status)), "seconds",
 		  json_real(secs));
 	write_status(r);
-	close(r->dirfd);
-	r->dirfd = -1;
+	run_close_files(r);
 }
 
 /* Mark the descendants of `i` skipped, naming `cause`. */
@@ -380,27 +393,37 @@ static int pick(struct engine *e, struct run **rp, size_t *ip)
 	return 0;
 }
 
-static void start_node(struct run *r, size_t i)
+/* e->mu held. */
+static void mark_running(struct run *r)
 {
-	const struct run_skill *rs = NULL;
-	char rel[128];
-
-	for (size_t k = 0; k < r->skills.n; k++)
-		if (r->skills.v[k].sk == r->g->nodes[i].sk)
-			rs = &r->skills.v[k];
 	if (r->status == RUN_QUEUED) {
 		r->status = RUN_RUNNING;
 		write_status(r);
 	}
-	snprintf(rel, sizeof(rel), "nodes/%s", r->g->nodes[i].id);
-	rec_mkdirs(r->dirfd, rel, 0755);
+}
+
+/* The node's code is about to run (not served from the cache): say so.
+ * Called by exec_node() with no lock held. */
+void node_started(struct engine *e, struct run *r, size_t i)
+{
+	const struct run_skill *rs = NULL;
+
+	pthread_mutex_lock(&e->mu);
+	if (r->deleting) {
+		pthread_mutex_unlock(&e->mu);
+		return;
+	}
+	for (size_t k = 0; k < r->skills.n; k++)
+		if (r->skills.v[k].sk == r->g->nodes[i].sk)
+			rs = &r->skills.v[k];
 	node_set_status(r, i, NODE_RUNNING);
-	r->nrunning++;
 	run_log(r, "node '%s' started (%s)", r->g->nodes[i].id,
 		rs ? rs->path : r->g->nodes[i].skill);
 	json_line(r, r->g->nodes[i].id, "started", "skill",
 		  json_string(rs ? rs->path : r->g->nodes[i].skill), NULL,
 		  NULL);
+	pthread_mutex_unlock(&e->mu);
+	notify(e);
 }
 
 static void *worker(void *arg)
@@ -425,10 +448,12 @@ static void *worker(void *arg)
 			pthread_mutex_lock(&e->mu);
 			continue;
 		}
-		start_node(r, i);
+		mark_running(r);
+		r->nodes[i].st = NODE_RUNNING;	/* its file says so once
+						 * it is not cached */
+		r->nrunning++;
 		r->refs++;
 		pthread_mutex_unlock(&e->mu);
-		notify(e);
 
 		memset(&res, 0, sizeof(res));
 		exec_node(e, r, i, &res);
@@ -706,8 +731,7 @@ int engine_reject(struct engine *e, const char *user, const char *name,
 		run_log(r, "run '%s' rejected: %s", name, msg);
 		json_line(r, NULL, "run_rejected", "error", json_string(msg),
 			  NULL, NULL);
-		close(r->dirfd);
-		r->dirfd = -1;
+		run_close_files(r);
 		run_insert(e, r);
 		r = NULL;
 	} else {
@@ -838,6 +862,27 @@ int engine_delete(struct engine *e, const char *user, const char *name)
 
 /* --- life ---------------------------------------------------------------- */
 
+/* Work folders a killed daemon left, some of them still mounted. */
+static void work_clean(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char path[PATH_MAX];
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) <
+		    (int)sizeof(path))
+			runner_work_remove(path);
+	}
+	closedir(d);
+	rec_rm_rf(dir);
+}
+
 static int make_dir(char **out, const char *state, const char *name)
 {
 	size_t n = strlen(state) + strlen(name) + 2;
@@ -875,7 +920,7 @@ int engine_new(struct engine **out, const struct config *cfg,
 		goto fail;
 	/* Whatever a previous daemon left half done. */
 	rec_rm_rf(e->trash_dir);
-	rec_rm_rf(e->work_dir);
+	work_clean(e->work_dir);
 	if ((mkdir(e->trash_dir, 0700) && errno != EEXIST) ||
 	    (mkdir(e->work_dir, 0700) && errno != EEXIST)) {
 		rc = -errno;

@@ -48,6 +48,7 @@ struct run {
 	char *user, *name;
 	char *dir;			/* record path */
 	int dirfd;			/* record, or -1 when finished */
+	int log_fd, events_fd;		/* opened at the first line */
 	uid_t uid;
 	gid_t gid;
 	enum run_status status;
@@ -91,6 +92,9 @@ struct exec_result {
 const char *node_state_name(enum node_state s);
 int node_state_final(enum node_state s);
 
+/* engine.c: what exec_node() calls before running code. */
+void node_started(struct engine *e, struct run *r, size_t i);
+
 /* run_exec.c: run node `i` of `r` (a reference held, no lock held). */
 void exec_node(struct engine *e, struct run *r, size_t i,
 	       struct exec_result *res);
@@ -102,6 +106,9 @@ int rec_put(int dirfd, const char *rel, const void *data, size_t len);
 int rec_putf(int dirfd, const char *rel, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int rec_append(int dirfd, const char *rel, const void *data, size_t len);
+/* The same through *fd, opened at the first call and kept. */
+int rec_append_fd(int *fd, int dirfd, const char *rel, const void *data,
+		  size_t len);
 /* Read a whole small file (at most `cap` bytes) into a new string. */
 int rec_get(int dirfd, const char *rel, size_t cap, char **out);
 int rec_rm_rf(const char *path);
@@ -113,6 +120,7 @@ int rec_load_all(struct engine *e);
 
 /* engine.c, for run_record.c: a run record in memory. */
 struct run *run_new(const char *user, const char *name, const char *dir);
+void run_close_files(struct run *r);
 void run_insert(struct engine *e, struct run *r);
 
 /* run_keys.c */

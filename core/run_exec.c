@@ -186,7 +186,7 @@ static void write_output_files(struct job_ctx *c, json_t *outputs)
 	char odir[256];
 
 	snprintf(odir, sizeof(odir), "outputs/%s", c->id);
-	rec_mkdirs(c->r->dirfd, odir, 0755);
+	mkdirat(c->r->dirfd, odir, 0755);	/* outputs/ exists */
 	json_object_foreach(outputs, key, v) {
 		char rel[600], *text;
 		struct stat st;
@@ -427,8 +427,8 @@ static void run_code(struct job_ctx *c, struct inputs *in,
 	pthread_mutex_lock(&c->e->mu);
 	seq = ++c->e->seq;
 	pthread_mutex_unlock(&c->e->mu);
-	snprintf(work, sizeof(work), "%s/%llu", c->e->work_dir,
-		 (unsigned long long)seq);
+	snprintf(work, sizeof(work), "%s/%d-%llu", c->e->work_dir,
+		 (int)getpid(), (unsigned long long)seq);
 	if (mkdir(work, 0700)) {
 		fail(res, "cannot make the work folder: %s", strerror(errno));
 		return;
@@ -519,6 +519,7 @@ void exec_node(struct engine *e, struct run *r, size_t i,
 			clock_gettime(CLOCK_REALTIME, &c.end);
 			write_time(&c, NULL, 1);
 		} else {
+			node_started(e, r, i);
 			run_code(&c, &in, res);
 		}
 	}

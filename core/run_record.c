@@ -132,6 +132,20 @@ int rec_append(int dirfd, const char *rel, const void *data, size_t len)
 	return rc;
 }
 
+int rec_append_fd(int *fd, int dirfd, const char *rel, const void *data,
+		  size_t len)
+{
+	if (dirfd < 0)
+		return -EBADF;
+	if (*fd < 0) {
+		*fd = openat(dirfd, rel, O_WRONLY | O_CREAT | O_APPEND |
+			     O_CLOEXEC | O_NOFOLLOW, 0644);
+		if (*fd < 0)
+			return -errno;
+	}
+	return write_all(*fd, data, len);
+}
+
 int rec_get(int dirfd, const char *rel, size_t cap, char **out)
 {
 	char *buf = malloc(cap + 1);
