@@ -146,6 +146,22 @@ bs=$(rd diamond/nodes/bottom/time | jq .start_epoch)
 t_eq "bottom started after both ended" yes \
 	"$(python3 -c "print('yes' if $bs >= max($le, $re) else 'no')")"
 
+# --- two runs share the workers in turn ----------------------------------------
+submit wide <<'EOF'
+{"nodes": [
+ {"id": "w1", "skill": "slow", "inputs": {"x": 1, "secs": 1.5}},
+ {"id": "w2", "skill": "slow", "inputs": {"x": 2, "secs": 1.5}},
+ {"id": "w3", "skill": "slow", "inputs": {"x": 3, "secs": 1.5}},
+ {"id": "w4", "skill": "slow", "inputs": {"x": 4, "secs": 1.5}}]}
+EOF
+for i in $(seq 50); do [ "$(node_status wide w2)" = running ] && break; sleep 0.1; done
+echo '{"nodes": [{"id": "n", "skill": "slow", "inputs": {"x": 5, "secs": 0.2}}]}' | submit narrow >/dev/null
+wait_run wide >/dev/null; wait_run narrow >/dev/null
+ns=$(rd narrow/nodes/n/time | jq .start_epoch)
+w3=$(rd wide/nodes/w3/time | jq .start_epoch); w4=$(rd wide/nodes/w4/time | jq .start_epoch)
+t_eq "a second run gets a worker before the first run's queue is done (jobs = 2)" yes \
+	"$(python3 -c "print('yes' if $ns < max($w3, $w4) else 'no: narrow $ns, w3 $w3, w4 $w4')")"
+
 # --- a failure skips the descendants -------------------------------------------
 submit broken <<'EOF'
 {"nodes": [
