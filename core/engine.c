@@ -54,6 +54,14 @@ void run_skills_release(struct run_skills *s)
 	free(s->v);
 	s->v = NULL;
 	s->n = 0;
+	for (size_t i = 0; i < s->nfiles; i++) {
+		free(s->files[i].port);
+		free(s->files[i].name);
+		free(s->files[i].data);
+	}
+	free(s->files);
+	s->files = NULL;
+	s->nfiles = 0;
 }
 
 /* --- runs in memory ------------------------------------------------------ */
@@ -545,6 +553,47 @@ static int record_create(struct engine *e, struct run *r, const char *json,
 	return rc;
 }
 
+/* A node's files given as literals count in its key by their content. */
+static void mix_files(const struct run *r, size_t i, uint8_t h[SHA256_LEN])
+{
+	for (size_t k = 0; k < r->skills.nfiles; k++) {
+		const struct run_file *f = &r->skills.files[k];
+		uint8_t fh[SHA256_LEN];
+		struct sha256 s;
+
+		if (f->node != i)
+			continue;
+		sha256(f->data, f->len, fh);
+		sha256_init(&s);
+		sha256_update(&s, h, SHA256_LEN);
+		sha256_update(&s, f->port, strlen(f->port) + 1);
+		sha256_update(&s, fh, SHA256_LEN);
+		sha256_final(&s, h);
+	}
+}
+
+/* The literal file inputs, as inputs/<id>/<port>/<name> in the record. */
+static int write_input_files(struct run *r)
+{
+	for (size_t k = 0; k < r->skills.nfiles; k++) {
+		const struct run_file *f = &r->skills.files[k];
+		char rel[1024];
+		int rc;
+
+		snprintf(rel, sizeof(rel), "inputs/%s/%s",
+			 r->g->nodes[f->node].id, f->port);
+		rc = rec_mkdirs(r->dirfd, rel, 0755);
+		if (rc)
+			return rc;
+		snprintf(rel, sizeof(rel), "inputs/%s/%s/%s",
+			 r->g->nodes[f->node].id, f->port, f->name);
+		rc = rec_put(r->dirfd, rel, f->data, f->len);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 /* Children lists, waiting counts, keys and the first ready nodes. */
 static int run_prepare(struct run *r)
 {
@@ -564,6 +613,7 @@ static int run_prepare(struct run *r)
 			if (r->skills.v[k].sk == g->nodes[i].sk)
 				memcpy(hash[i], r->skills.v[k].hash,
 				       SHA256_LEN);
+		mix_files(r, i, hash[i]);
 		for (size_t k = 0; k < g->nodes[i].ninputs; k++) {
 			size_t p = g->nodes[i].inputs[k].from;
 			struct rnode *pn;
@@ -666,8 +716,11 @@ int engine_submit(struct engine *e, const struct run_owner *o,
 	if (old)
 		run_discard(e, old);
 	rc = record_create(e, r, json, len);
+	if (!rc)
+		rc = write_input_files(r);
 	if (rc) {
 		pthread_mutex_unlock(&e->mu);
+		run_close_files(r);
 		rec_rm_rf(dir);
 		goto out_run;
 	}

@@ -55,9 +55,22 @@ struct run_skill {
 	uint8_t hash[SHA256_LEN];	/* of the file's content */
 };
 
+/* A file-typed input given as a literal: a path from the mount, read as
+ * the caller when the graph was submitted. */
+struct run_file {
+	size_t node;		/* index in the graph */
+	char *port;
+	char *name;		/* the file's name, e.g. "data.csv" */
+	char *data;
+	size_t len;
+};
+
+/* What a run takes from the namespace when it is submitted. */
 struct run_skills {
 	struct run_skill *v;
 	size_t n;
+	struct run_file *files;
+	size_t nfiles;
 };
 
 void run_skills_release(struct run_skills *s);

@@ -170,6 +170,108 @@ static void check_runnable(struct submit *s, const struct graph *g,
 	}
 }
 
+static const struct skill_port *input_port(const struct skill *sk,
+					   const char *name)
+{
+	for (size_t i = 0; sk && i < sk->ninputs; i++)
+		if (sk->inputs[i].name && strcmp(sk->inputs[i].name, name) == 0)
+			return &sk->inputs[i];
+	return NULL;
+}
+
+/* One literal file input: read `path` (from the mount) as the caller. */
+static int stage_file(struct submit *s, size_t node, const char *port,
+		      const char *path, struct graph_errors *errs,
+		      const char *id)
+{
+	struct run_skills *rs = &s->skills;
+	const char *name = strrchr(path, '/');
+	struct run_file *v, *f;
+	char q[80];
+	struct buf data;
+	int rc;
+
+	while (*path == '/')
+		path++;
+	graph_quote(q, sizeof(q), path);
+	name = name ? name + 1 : path;
+	buf_init(&data, (size_t)s->ns->cfg->max_file_size);
+	rc = skill_content(s->ns, s->c, path, &data);
+	if (rc == -ENOENT || (rc == 0 && !*name)) {
+		graph_errors_addf(errs, "node '%s': input '%s': no file '%s' "
+				  "that you may read (give a path from the "
+				  "mount, such as user/alice/skills/data.csv)",
+				  id, port, q);
+		rc = 0;
+		goto out;
+	}
+	if (rc == -EFBIG) {
+		graph_errors_addf(errs, "node '%s': input '%s': '%s' is larger "
+				  "than max_file_size", id, port, q);
+		rc = 0;
+		goto out;
+	}
+	if (rc)
+		goto out;
+	v = realloc(rs->files, (rs->nfiles + 1) * sizeof(*v));
+	if (!v) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rs->files = v;
+	f = &v[rs->nfiles];
+	memset(f, 0, sizeof(*f));
+	f->node = node;
+	f->port = strdup(port);
+	f->name = strdup(name);
+	f->len = data.len;
+	f->data = malloc(data.len ? data.len : 1);
+	rs->nfiles++;
+	if (!f->port || !f->name || !f->data) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (data.len)
+		memcpy(f->data, data.data, data.len);
+out:
+	buf_release(&data);
+	return rc;
+}
+
+/* File-typed inputs given as literals are paths from the mount: their
+ * content is taken now, as the caller may read it. */
+static int stage_files(struct submit *s, const struct graph *g,
+		       struct graph_errors *errs)
+{
+	for (size_t i = 0; i < g->nnodes; i++) {
+		const struct graph_node *n = &g->nodes[i];
+		char id[80];
+
+		graph_quote(id, sizeof(id), n->id);
+		for (size_t k = 0; k < n->ninputs; k++) {
+			const struct graph_input *in = &n->inputs[k];
+			const struct skill_port *p = input_port(n->sk,
+								in->port);
+			json_t *v;
+			int rc;
+
+			if (!in->literal || !p || p->type != SKILL_PORT_FILE)
+				continue;
+			v = json_loads(in->literal, JSON_DECODE_ANY, NULL);
+			if (!json_is_string(v)) {
+				json_decref(v);
+				continue;	/* graph_check said so */
+			}
+			rc = stage_file(s, i, in->port, json_string_value(v),
+					errs, id);
+			json_decref(v);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
 static char *join_errors(const struct graph_errors *errs)
 {
 	struct buf b;
@@ -212,7 +314,8 @@ int run_submit(struct ns *ns, struct caller *c, struct node *runs,
 		size_t before = errs.n + errs.dropped;
 
 		check_runnable(&s, g, &errs);
-		if (errs.n + errs.dropped > before)
+		rc = stage_files(&s, g, &errs);
+		if (!rc && errs.n + errs.dropped > before)
 			rc = -EINVAL;
 	}
 	if (rc == -EINVAL) {

@@ -105,6 +105,24 @@ static int gather_inputs(struct job_ctx *c, struct inputs *in,
 	in->values = run_literal_inputs(c->r->g, c->i);
 	if (!in->values)
 		return fail(res, "out of memory gathering the inputs");
+	for (size_t k = 0; k < c->r->skills.nfiles; k++) {
+		const struct run_file *f = &c->r->skills.files[k];
+		char path[4600];
+		size_t n = in->nfiles;
+
+		if (f->node != c->i)
+			continue;
+		json_object_del(in->values, f->port);
+		snprintf(path, sizeof(path), "%s/inputs/%s/%s/%s", c->dir,
+			 c->id, f->port, f->name);
+		in->paths[n] = strdup(path);
+		if (!in->paths[n])
+			return fail(res, "out of memory");
+		in->files[n].port = f->port;
+		in->files[n].path = in->paths[n];
+		in->files[n].name = f->name;
+		in->nfiles++;
+	}
 	for (size_t k = 0; k < gn->ninputs; k++) {
 		const struct graph_input *gi = &gn->inputs[k];
 		const char *up;

@@ -360,6 +360,55 @@ for i in range(1, len(v)):
 t_eq "the RC time constant is R*C = 1 ms within 1%" yes \
 	"$(python3 -c "print('yes' if abs(${tau:-0} - 1e-3) < 1e-5 else 'no: ${tau:-none}')")"
 
+# --- file inputs: a path from the mount, and a file from an upstream node -------
+put_skill lines.md <<'EOF'
+---
+name: Lines
+description: Counts the lines of a file and writes a summary file.
+type: python
+inputs:
+  - {name: doc, type: file, required: true}
+outputs:
+  - {name: lines, type: integer}
+  - {name: summary, type: file}
+---
+Counts lines.
+
+```python
+import os
+
+def execute(inputs):
+    with open(inputs["doc"]) as f:
+        n = sum(1 for _ in f)
+    try:
+        open(inputs["doc"], "a").write("more")
+        writable = "yes"
+    except OSError:
+        writable = "no"
+    with open("out/summary.txt", "w") as f:
+        f.write("%s has %d lines; writable: %s\n" % (os.path.basename(inputs["doc"]), n, writable))
+    return {"lines": n, "summary": "summary.txt"}
+```
+EOF
+printf 'a\nb\nc\n' | as alice sh -c "cat > '$SK/data.csv'"
+submit files <<'EOF'
+{"nodes": [
+ {"id": "count", "skill": "lines", "inputs": {"doc": "user/alice/skills/data.csv"}},
+ {"id": "again", "skill": "lines", "inputs": {"doc": {"from": "count.summary"}}}]}
+EOF
+t_eq "a file input given as a path from the mount runs" succeeded "$(wait_run files)"
+t_eq "the node read the file" 3 "$(rd files/outputs/count/lines)"
+t_eq "it was read-only in the sandbox" "data.csv has 3 lines; writable: no" "$(rd files/outputs/count/summary.txt)"
+t_eq "a file output feeds the next node's file input" "summary.txt has 1 lines; writable: no" \
+	"$(rd files/outputs/again/summary.txt)"
+echo '{"nodes": [{"id": "c", "skill": "lines", "inputs": {"doc": "user/bob/skills/none.csv"}}]}' | submit nofile >/dev/null
+t_eq "a file input that is not there is named" yes \
+	"$(rd nofile/error | grep -q "node 'c': input 'doc': no file 'user/bob/skills/none.csv' that you may read" && echo yes)"
+printf 'a\nb\nc\nd\n' | as alice sh -c "cat > '$SK/data.csv'"
+submit files2 < <(rd files/graph.json)
+t_eq "a changed input file is not served from the cache" "succeeded 4" \
+	"$(wait_run files2) $(rd files2/outputs/count/lines)"
+
 # --- the React Flow form ------------------------------------------------------------
 submit flow <<'EOF'
 {"nodes": [
