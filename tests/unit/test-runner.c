@@ -1001,9 +1001,22 @@ static void test_network(void)
 	      "network: the listener saw no connection");
 	if (c >= 0)
 		close(c);
-	close(s);
 	check_no_survivors("network");
 	done(&r);
+
+	/* A job with the network (the skill asked, the configuration
+	 * allows): the same connect reaches the listener. */
+	run_files(md, inputs, &l, NULL, NULL, 0, 1, &r);
+	CHECK_OUTCOME(RUNNER_OK, &r, "network allowed");
+	CHECK_STR_EQ("connected", json_string_value(out(&r, "r")),
+		     "network allowed: the connect to 127.0.0.1 works");
+	c = accept(s, NULL, NULL);
+	CHECK(c >= 0, "network allowed: the listener saw the connection");
+	if (c >= 0)
+		close(c);
+	check_no_survivors("network allowed");
+	done(&r);
+	close(s);
 }
 
 static void test_output_and_cpu(void)
