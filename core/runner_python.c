@@ -1,4 +1,4 @@
-/* core/runner_python.c: the python runner. /usr/bin/python3 -I runs a
+/* core/runner_python.c: the python runner. /usr/bin/python3 -I -S runs a
  * harness (below) that checks the skill's `requires`, compiles the code
  * block under the skill's path with its lines numbered as in the .md file,
  * calls execute(inputs) and writes /work/.llmunix/result.json:
@@ -22,14 +22,21 @@ static const char harness[] =
 	"# llmunixfs python harness (core/runner_python.c): checks the\n"
 	"# skill's modules, runs its code block, calls execute(inputs) and\n"
 	"# writes the outcome to /work/.llmunix/result.json.\n"
+	"# Started with -S (site costs a third of python's start-up): the\n"
+	"# system's module folders are added by hand. Modules only an error\n"
+	"# needs (traceback, linecache) are imported when one happens.\n"
 	"import errno\n"
 	"import json\n"
-	"import linecache\n"
-	"import math\n"
 	"import os\n"
 	"import signal\n"
 	"import sys\n"
-	"import traceback\n"
+	"\n"
+	"V = '%d.%d' % sys.version_info[:2]\n"
+	"for p in ('/usr/local/lib/python%s/dist-packages' % V,\n"
+	"          '/usr/lib/python3/dist-packages',\n"
+	"          '/usr/lib/python%s/dist-packages' % V):\n"
+	"    if p not in sys.path and os.path.isdir(p):\n"
+	"        sys.path.append(p)\n"
 	"\n"
 	"D = '/work/.llmunix'\n"
 	"MAIN = os.getpid()\n"
@@ -38,7 +45,8 @@ static const char harness[] =
 	"MODULES = {'scikit-learn': 'sklearn', 'pillow': 'PIL',\n"
 	"           'pyyaml': 'yaml', 'opencv-python': 'cv2',\n"
 	"           'beautifulsoup4': 'bs4', 'python-dateutil': 'dateutil'}\n"
-	"state = {'procs': False}\n"
+	"state = {'procs': False, 'name': None, 'src': ''}\n"
+	"INF = float('inf')\n"
 	"\n"
 	"\n"
 	"def reserve():\n"
@@ -80,6 +88,12 @@ static const char harness[] =
 	"\n"
 	"def tb_text(e):\n"
 	"    try:\n"
+	"        import linecache\n"
+	"        import traceback\n"
+	"        if state['name']:\n"
+	"            src = state['src']\n"
+	"            linecache.cache[state['name']] = (\n"
+	"                len(src), None, src.splitlines(True), state['name'])\n"
 	"        tb = e.__traceback__\n"
 	"        while (tb is not None and\n"
 	"               tb.tb_frame.f_code.co_filename == __file__):\n"
@@ -174,7 +188,7 @@ static const char harness[] =
 	"    if v is None or isinstance(v, (bool, str, int)):\n"
 	"        return v\n"
 	"    if isinstance(v, float):\n"
-	"        if math.isnan(v) or math.isinf(v):\n"
+	"        if v != v or v in (INF, -INF):\n"
 	"            raise Bad('%s is %r, which JSON cannot hold (return '\n"
 	"                      'None or a string)' % (where(path), v))\n"
 	"        return v\n"
@@ -219,8 +233,7 @@ static const char harness[] =
 	"    name = job['filename']\n"
 	"    with open(D + '/code.py', encoding='utf-8') as f:\n"
 	"        src = '\\n' * (int(job['line']) - 1) + f.read()\n"
-	"    linecache.cache[name] = (len(src), None, src.splitlines(True),\n"
-	"                             name)\n"
+	"    state['name'], state['src'] = name, src\n"
 	"    with open(D + '/inputs.json', encoding='utf-8') as f:\n"
 	"        inputs = json.load(f)\n"
 	"    g = {'__name__': '__skill__', '__file__': name,\n"
@@ -248,7 +261,7 @@ static const char harness[] =
 	"        return\n"
 	"    except BaseException as e:\n"
 	"        if os.getpid() != MAIN:\n"
-	"            traceback.print_exception(type(e), e, e.__traceback__)\n"
+	"            sys.stderr.write(tb_text(e))\n"
 	"            leave(1)\n"
 	"        fail(kind_of(e), tb_text(e))\n"
 	"        return\n"
@@ -344,6 +357,7 @@ static int py_prepare(struct runner_ctx *c)
 		return rc;
 	if ((rc = sandbox_strv_add(&c->argv, runner_python_ops.interp)) ||
 	    (rc = sandbox_strv_add(&c->argv, "-I")) ||
+	    (rc = sandbox_strv_add(&c->argv, "-S")) ||
 	    (rc = sandbox_strv_add(&c->argv, "-B")) ||
 	    (rc = sandbox_strv_add(&c->argv, "-u")) ||
 	    (rc = sandbox_strv_add(&c->argv, RUNNER_SB_DIR "/harness.py")))
