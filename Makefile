@@ -95,27 +95,39 @@ umount:
 bench: all $(TEST_TOOLS)
 	scripts/bench-fs
 
-# The fuzz target of the skill parser (needs clang); `make fuzz
-# FUZZ_TIME=600` fuzzes for ten minutes, new inputs in build/fuzz/corpus.
-# make check replays the corpus (build/tests/unit-fuzz-replay).
+# The fuzz targets of the skill and graph parsers (need clang); `make fuzz
+# FUZZ_TIME=600` fuzzes each for ten minutes, new inputs in
+# build/fuzz/corpus and build/fuzz/graph-corpus. make check replays the
+# corpora (build/tests/unit-fuzz-replay, build/tests/unit-fuzz-graph).
 FUZZ_CC   ?= clang
 FUZZ_TIME ?= 300
-SKILL_SRC := $(filter core/skill%.c,$(CORE_SRC)) core/buf.c
+FUZZ_FLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -I. $(PKG_CFLAGS) -g -O1 \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+# skill_xattr.c (built on blob.h) is not part of the parser.
+SKILL_SRC := $(filter-out core/skill_xattr.c,$(filter core/skill%.c,$(CORE_SRC))) \
+	     core/buf.c
+GRAPH_SRC := $(filter core/graph%.c,$(CORE_SRC)) $(SKILL_SRC)
 
 build/fuzz/fuzz-skill: tests/fuzz/fuzz-skill.c $(SKILL_SRC) $(wildcard core/*.h)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -std=gnu11 $(WARN) -D_GNU_SOURCE -I. $(PKG_CFLAGS) -g -O1 \
-	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	    -o $@ $< $(SKILL_SRC) $(PKG_LIBS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(SKILL_SRC) $(PKG_LIBS)
 
-fuzz: build/fuzz/fuzz-skill
-	@mkdir -p build/fuzz/corpus
+build/fuzz/fuzz-graph: tests/fuzz/fuzz-graph.c $(GRAPH_SRC) $(wildcard core/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(GRAPH_SRC) $(PKG_LIBS)
+
+fuzz: build/fuzz/fuzz-skill build/fuzz/fuzz-graph
+	@mkdir -p build/fuzz/corpus build/fuzz/graph-corpus
 	build/fuzz/fuzz-skill -max_total_time=$(FUZZ_TIME) -max_len=8192 \
 	    -dict=tests/fuzz/skill.dict -artifact_prefix=build/fuzz/ \
 	    build/fuzz/corpus tests/fuzz/corpus tests/skills
+	build/fuzz/fuzz-graph -max_total_time=$(FUZZ_TIME) -max_len=32768 \
+	    -dict=tests/fuzz/graph.dict -artifact_prefix=build/fuzz/graph- \
+	    build/fuzz/graph-corpus tests/fuzz/graph-corpus
 
-# The replay includes the fuzz target's source.
+# The replays include the fuzz targets' sources.
 build/tests/unit-fuzz-replay: tests/fuzz/fuzz-skill.c
+build/tests/unit-fuzz-graph: tests/fuzz/fuzz-graph.c
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/skills
