@@ -127,8 +127,8 @@ fuzz: build/fuzz/fuzz-skill build/fuzz/fuzz-graph
 	    build/fuzz/graph-corpus tests/fuzz/graph-corpus
 
 # The replays include the fuzz targets' sources.
-build/tests/unit-fuzz-replay: tests/fuzz/fuzz-skill.c
-build/tests/unit-fuzz-graph: tests/fuzz/fuzz-graph.c
+build/tests/unit-fuzz-replay: tests/fuzz/fuzz-skill.c tests/unit/replay.h
+build/tests/unit-fuzz-graph: tests/fuzz/fuzz-graph.c tests/unit/replay.h
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/skills

@@ -1,62 +1,12 @@
 /* tests/unit/test-fuzz-graph.c: the fuzz target of the graph parser
  * (tests/fuzz/fuzz-graph.c) run over every file of
- * tests/fuzz/graph-corpus/, each in a child process so that a sanitizer
- * report or an abort() of the target is one failed check. Run from the top
- * folder; the sanitizer build makes this the corpus replay of make check. */
+ * tests/fuzz/graph-corpus/ (see replay.h). */
 #include "tests/fuzz/fuzz-graph.c"
 #include "unit.h"
-
-#include <dirent.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-static void replay_one(void *arg)
-{
-	const char *path = arg;
-	struct stat st;
-	uint8_t *data;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (!CHECK(fd >= 0 && fstat(fd, &st) == 0, "%s: open", path))
-		return;
-	/* Exactly the file's size, so that ASan sees a read past the end. */
-	data = malloc(st.st_size ? (size_t)st.st_size : 1);
-	if (CHECK(data && read(fd, data, (size_t)st.st_size) == st.st_size,
-		  "%s: read", path))
-		CHECK_INT_EQ(0, LLVMFuzzerTestOneInput(data,
-						       (size_t)st.st_size),
-			     "%s: parsed, checked and freed", path);
-	free(data);
-	close(fd);
-}
-
-static int by_name(const struct dirent **a, const struct dirent **b)
-{
-	return strcmp((*a)->d_name, (*b)->d_name);
-}
+#include "replay.h"
 
 int main(void)
 {
-	static const char dir[] = "tests/fuzz/graph-corpus";
-	struct dirent **list;
-	char path[1024];
-	int n = scandir(dir, &list, NULL, by_name), files = 0;
-
-	if (!CHECK(n >= 0, "%s: list the folder", dir))
-		return unit_done();
-	for (int i = 0; i < n; i++) {
-		struct stat st;
-
-		snprintf(path, sizeof(path), "%s/%s", dir, list[i]->d_name);
-		if (list[i]->d_name[0] != '.' && stat(path, &st) == 0 &&
-		    S_ISREG(st.st_mode)) {
-			unit_run_child(replay_one, path, path);
-			files++;
-		}
-		free(list[i]);
-	}
-	free(list);
-	CHECK(files >= 20, "%s: replayed %d files", dir, files);
+	replay_dir("tests/fuzz/graph-corpus", 20);
 	return unit_done();
 }
