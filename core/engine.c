@@ -92,7 +92,7 @@ static void run_free(struct run *r)
 	if (r->trash)
 		rec_rm_rf(r->dir);
 	run_close_files(r);
-	for (size_t i = 0; r->g && i < r->g->nnodes; i++) {
+	for (size_t i = 0; r->g && r->nodes && i < r->g->nnodes; i++) {
 		json_decref(r->nodes[i].outputs);
 		free(r->nodes[i].children);
 		runner_ctl_free(r->nodes[i].ctl);
@@ -572,6 +572,13 @@ static void mix_files(const struct run *r, size_t i, uint8_t h[SHA256_LEN])
 	}
 }
 
+/* One path component: not empty, no '/', not "." nor "..". */
+static int component_ok(const char *s)
+{
+	return *s && strlen(s) <= 255 && !strchr(s, '/') && strcmp(s, ".") &&
+	       strcmp(s, "..");
+}
+
 /* The literal file inputs, as inputs/<id>/<port>/<name> in the record. */
 static int write_input_files(struct run *r)
 {
@@ -580,6 +587,9 @@ static int write_input_files(struct run *r)
 		char rel[1024];
 		int rc;
 
+		/* both become names under the record, written as root */
+		if (!component_ok(f->port) || !component_ok(f->name))
+			return -EINVAL;
 		snprintf(rel, sizeof(rel), "inputs/%s/%s",
 			 r->g->nodes[f->node].id, f->port);
 		rc = rec_mkdirs(r->dirfd, rel, 0755);
@@ -719,9 +729,9 @@ int engine_submit(struct engine *e, const struct run_owner *o,
 	if (!rc)
 		rc = write_input_files(r);
 	if (rc) {
-		pthread_mutex_unlock(&e->mu);
 		run_close_files(r);
-		rec_rm_rf(dir);
+		rec_rm_rf(dir);	/* before another submit may make it */
+		pthread_mutex_unlock(&e->mu);
 		goto out_run;
 	}
 	r->status = RUN_QUEUED;
@@ -862,8 +872,8 @@ int engine_state(struct engine *e, const char *user, const char *name,
 /* e->mu held. */
 static void run_cancel(struct run *r)
 {
-	if (r->status >= RUN_SUCCEEDED || r->cancel)
-		return;
+	if (r->status >= RUN_SUCCEEDED || r->cancel || !r->g)
+		return;	/* no graph: a record loaded from disk */
 	r->cancel = 1;
 	run_log(r, "run '%s': cancel asked", r->name);
 	json_line(r, NULL, "cancel", NULL, NULL, NULL, NULL);
@@ -1023,6 +1033,9 @@ void engine_free(struct engine *e)
 			rec_putf(r->dirfd, "error",
 				 "the daemon stopped while the run was "
 				 "running\n");
+			for (size_t i = 0; r->g && i < r->g->nnodes; i++)
+				if (!node_state_final(r->nodes[i].st))
+					node_set_status(r, i, NODE_CANCELLED);
 			run_log(r, "run failed: the daemon stopped");
 			json_line(r, NULL, "run_finished", "status",
 				  json_string("failed"), NULL, NULL);

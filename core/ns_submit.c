@@ -193,6 +193,15 @@ static int stage_file(struct submit *s, size_t node, const char *port,
 
 	while (*path == '/')
 		path++;
+	/* The port names a folder of the record and of /work/in. */
+	if (!*port || strchr(port, '/') || !strcmp(port, ".") ||
+	    !strcmp(port, "..")) {
+		graph_errors_addf(errs, "node '%s': input '%s': a file input's "
+				  "name must not contain '/' nor be '.' or "
+				  "'..' (rename the port in the skill)", id,
+				  graph_quote(q, sizeof(q), port));
+		return 0;
+	}
 	graph_quote(q, sizeof(q), path);
 	name = name ? name + 1 : path;
 	buf_init(&data, (size_t)s->ns->cfg->max_file_size);

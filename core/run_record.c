@@ -68,22 +68,34 @@ static int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-int rec_put(int dirfd, const char *rel, const void *data, size_t len)
+/* Write `len` bytes into `rel` under dirfd, opened with `flags`. */
+static int write_at(int dirfd, const char *rel, int flags, const void *data,
+		    size_t len)
 {
-	char tmp[1100];
 	int fd, rc;
 
 	if (dirfd < 0)
 		return -EBADF;
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", rel) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-		    O_NOFOLLOW, 0644);
+	fd = openat(dirfd, rel, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
+		    flags, 0644);
 	if (fd < 0)
 		return -errno;
 	rc = write_all(fd, data, len);
 	if (close(fd) && !rc)
 		rc = -errno;
+	return rc;
+}
+
+int rec_put(int dirfd, const char *rel, const void *data, size_t len)
+{
+	char tmp[1100];
+	int rc;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", rel) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	rc = write_at(dirfd, tmp, O_TRUNC, data, len);
+	if (rc == -EBADF)
+		return rc;
 	if (!rc && renameat(dirfd, tmp, dirfd, rel))
 		rc = -errno;
 	if (rc)
@@ -118,18 +130,7 @@ int rec_putf(int dirfd, const char *rel, const char *fmt, ...)
 
 int rec_append(int dirfd, const char *rel, const void *data, size_t len)
 {
-	int fd, rc;
-
-	if (dirfd < 0)
-		return -EBADF;
-	fd = openat(dirfd, rel, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC |
-		    O_NOFOLLOW, 0644);
-	if (fd < 0)
-		return -errno;
-	rc = write_all(fd, data, len);
-	if (close(fd) && !rc)
-		rc = -errno;
-	return rc;
+	return write_at(dirfd, rel, O_APPEND, data, len);
 }
 
 int rec_append_fd(int *fd, int dirfd, const char *rel, const void *data,
@@ -298,10 +299,13 @@ static int load_user(struct engine *e, const char *user)
 	while ((de = readdir(d))) {
 		char dir[4400], *st = NULL;
 		struct run *r;
+		struct stat sb;
 
 		if (de->d_name[0] == '.' || strlen(de->d_name) > RUN_NAME_MAX)
 			continue;
 		snprintf(dir, sizeof(dir), "%s/%s", udir, de->d_name);
+		if (lstat(dir, &sb) || !S_ISDIR(sb.st_mode))
+			continue;	/* not a record */
 		r = run_new(user, de->d_name, dir);
 		if (!r) {
 			closedir(d);

@@ -189,6 +189,9 @@ static int serve(struct fuse_args *args, struct fuse_cmdline_opts *opts,
 	rc = run_loop(se, opts);
 	fs_wait_stop();
 	engine_free(engine);
+	/* A read a worker's notification had claimed during the first stop
+	 * may have been parked again: the workers are gone now. */
+	fs_wait_stop();
 	ns_set_engine(fs.ns, NULL);
 	/* A signal number means SIGTERM or SIGINT asked us to stop. */
 	status = rc < 0 ? 1 : 0;

@@ -418,6 +418,35 @@ submit files2 < <(rd files/graph.json)
 t_eq "a changed input file is not served from the cache" "succeeded 4" \
 	"$(wait_run files2) $(rd files2/outputs/count/lines)"
 
+# A skill's file port named with '..' must not place the file outside the
+# record: the daemon writes it as root before anything runs.
+dots=$(printf '../%.0s' $(seq 30))
+rm -rf /tmp/llmunix-t-run-escape
+put_skill climb.md <<EOF
+---
+name: Climb
+description: A file port whose name climbs out of the run's record.
+type: python
+inputs:
+  - {name: "${dots}tmp/llmunix-t-run-escape", type: file}
+outputs:
+  - {name: y, type: number}
+---
+Climbs.
+
+\`\`\`python
+def execute(inputs):
+    return {"y": 1}
+\`\`\`
+EOF
+t_eq "a file input whose port name has '/' is refused at close" yes \
+	"$(echo "{\"nodes\": [{\"id\": \"a\", \"skill\": \"climb\", \"inputs\": {\"${dots}tmp/llmunix-t-run-escape\": \"user/alice/skills/data.csv\"}}]}" |
+	   submit climb | grep -q 'Invalid argument' && echo yes)"
+t_eq "and named in the error" yes \
+	"$(rd climb/error | grep -q "a file input's name must not contain '/'" && echo yes)"
+t_eq "nothing was written outside the record" "" "$(ls -A /tmp/llmunix-t-run-escape 2>&1 | grep -v 'No such file')"
+rm -rf /tmp/llmunix-t-run-escape
+
 # --- the React Flow form ------------------------------------------------------------
 submit flow <<'EOF'
 {"nodes": [
@@ -579,8 +608,12 @@ t_eq "no process of alice is left" "" "$(left_over)"
 t_eq "the daemon is still serving" yes "$(mountpoint -q "$MNT" && [ -d "$MNT/system" ] && echo yes)"
 
 # --- records across a remount --------------------------------------------------------
-echo '{"nodes": [{"id": "s", "skill": "slow", "inputs": {"x": 6, "secs": 60}}]}' | submit interrupted >/dev/null
+# three independent nodes, jobs = 2: one is still queued at the unmount
+echo '{"nodes": [{"id": "s", "skill": "slow", "inputs": {"x": 6, "secs": 60}},
+ {"id": "u", "skill": "slow", "inputs": {"x": 7, "secs": 60}},
+ {"id": "v", "skill": "slow", "inputs": {"x": 8, "secs": 60}}]}' | submit interrupted >/dev/null
 for i in $(seq 50); do [ "$(node_status interrupted s)" = running ] && break; sleep 0.1; done
+echo 'not a record' >"$STATE/runs/alice/stray"
 lfs_umount >/dev/null
 lfs_mount || { t_fail "remount"; t_done; exit 1; }
 t_eq "a finished run survives a remount" "succeeded 4" "$(rd chain/status) $(rd chain/outputs/c/y)"
@@ -588,6 +621,10 @@ t_eq "a run that was running is failed, with the reason" "failed" "$(wait_run in
 t_eq "the reason says the daemon stopped" yes \
 	"$(rd interrupted/error | grep -q 'the daemon stopped while the run was running' && echo yes)"
 t_eq "its node is no longer running" failed "$(node_status interrupted s)"
+t_eq "the node that never started is not left queued" "cancelled failed failed" \
+	"$(for n in s u v; do node_status interrupted $n; done | sort | xargs)"
+t_eq "a stray file in the state's runs is not a run" "" "$(as alice ls "$RUN" | grep -x stray)"
+rm -f "$STATE/runs/alice/stray"
 submit chain6 < <(rd chain/graph.json)
 t_eq "the cache survives a remount" "cached cached cached" \
 	"$(wait_run chain6 >/dev/null; for n in a b c; do node_status chain6 $n; done | xargs)"
