@@ -87,10 +87,64 @@ struct run *run_new(const char *user, const char *name, const char *dir)
 	return r;
 }
 
+/* Hand a trashed record to the janitor (e->mu held); removed at once
+ * when the janitor cannot take it. */
+static int trash_room(struct engine *e)
+{
+	size_t k = e->trash_alloc ? 2 * e->trash_alloc : 8;
+	char **v;
+
+	if (e->ntrash < e->trash_alloc)
+		return 0;
+	v = realloc(e->trash_q, k * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	e->trash_q = v;
+	e->trash_alloc = k;
+	return 0;
+}
+
+static void janitor_add(struct engine *e, char *path)
+{
+	if (e->has_janitor && !e->janitor_stop && trash_room(e) == 0) {
+		e->trash_q[e->ntrash++] = path;
+		pthread_cond_signal(&e->jcv);
+		return;
+	}
+	rec_rm_rf(path);
+	free(path);
+}
+
+static void *janitor(void *arg)
+{
+	struct engine *e = arg;
+
+	pthread_mutex_lock(&e->mu);
+	for (;;) {
+		char *path;
+
+		if (!e->ntrash) {
+			if (e->janitor_stop)
+				break;
+			pthread_cond_wait(&e->jcv, &e->mu);
+			continue;
+		}
+		path = e->trash_q[--e->ntrash];
+		pthread_mutex_unlock(&e->mu);
+		rec_rm_rf(path);
+		free(path);
+		pthread_mutex_lock(&e->mu);
+	}
+	pthread_mutex_unlock(&e->mu);
+	return NULL;
+}
+
 static void run_free(struct run *r)
 {
-	if (r->trash)
-		rec_rm_rf(r->dir);
+	if (r->trash) {
+		janitor_add(r->engine, r->dir);
+		r->dir = NULL;
+	}
 	run_close_files(r);
 	for (size_t i = 0; r->g && r->nodes && i < r->g->nnodes; i++) {
 		json_decref(r->nodes[i].outputs);
@@ -511,6 +565,7 @@ static void run_discard(struct engine *e, struct run *r)
 	snprintf(trash, sizeof(trash), "%s/%llu", e->trash_dir,
 		 (unsigned long long)++e->seq);
 	r->deleting = 1;
+	r->engine = e;
 	if (rename(r->dir, trash) == 0) {
 		char *t = strdup(trash);
 
@@ -992,6 +1047,11 @@ int engine_new(struct engine **out, const struct config *cfg,
 	rc = rec_load_all(e);
 	if (rc)
 		goto fail;
+	pthread_cond_init(&e->jcv, NULL);
+	rc = -pthread_create(&e->janitor, NULL, janitor, e);
+	if (rc)
+		goto fail;
+	e->has_janitor = 1;
 	e->workers = calloc(cfg->jobs, sizeof(*e->workers));
 	if (!e->workers) {
 		rc = -ENOMEM;
@@ -1026,6 +1086,7 @@ void engine_free(struct engine *e)
 	pthread_mutex_unlock(&e->mu);
 	for (unsigned i = 0; i < e->nworkers; i++)
 		pthread_join(e->workers[i], NULL);
+	pthread_mutex_lock(&e->mu);
 	while ((r = e->runs)) {
 		e->runs = r->next;
 		if (r->dirfd >= 0 && r->status < RUN_SUCCEEDED) {
@@ -1043,6 +1104,16 @@ void engine_free(struct engine *e)
 		}
 		run_unref(r);
 	}
+	pthread_mutex_unlock(&e->mu);
+	if (e->has_janitor) {
+		pthread_mutex_lock(&e->mu);
+		e->janitor_stop = 1;
+		pthread_cond_signal(&e->jcv);
+		pthread_mutex_unlock(&e->mu);
+		pthread_join(e->janitor, NULL);
+		pthread_cond_destroy(&e->jcv);
+	}
+	free(e->trash_q);
 	free(e->workers);
 	free(e->runs_dir);
 	free(e->cache_dir);

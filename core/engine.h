@@ -36,6 +36,9 @@
 #include "core/skill.h"
 
 #define RUN_NAME_MAX 128	/* bytes in a run's name */
+/* A record file being replaced is written as NAME REC_TMP first; such
+ * names are not part of the record. */
+#define REC_TMP ".llmunix-tmp"
 
 enum run_status {
 	RUN_QUEUED,

@@ -9,8 +9,9 @@
  * outputs of finished ancestors).
  *
  * Record files are written through r->dirfd (open while the run may still
- * change), so a record renamed away by a delete never receives a write
- * meant for a new run of the same name.
+ * change; a worker uses /proc/self/fd/N for paths), so a record renamed
+ * away by a delete never receives a write meant for a new run of the same
+ * name.
  */
 #ifndef LLMUNIX_ENGINE_INT_H
 #define LLMUNIX_ENGINE_INT_H
@@ -56,6 +57,7 @@ struct run {
 	unsigned rejected:1, cancel:1;
 	unsigned deleting:1;		/* out of the list, writes nothing */
 	unsigned trash:1;		/* dir is in the trash: remove it */
+	struct engine *engine;		/* set with trash */
 	struct graph *g;
 	struct run_skills skills;
 	struct rnode *nodes;
@@ -79,6 +81,13 @@ struct engine {
 	unsigned nworkers;
 	int stopping;
 	uint64_t seq;			/* for unique work and trash names */
+	/* Records in the trash are removed by the janitor, outside every
+	 * lock: a large one must not stall the runs or the namespace. */
+	pthread_t janitor;
+	int has_janitor, janitor_stop;
+	pthread_cond_t jcv;
+	char **trash_q;
+	size_t ntrash, trash_alloc;
 };
 
 /* What running one node gave. */

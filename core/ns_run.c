@@ -196,9 +196,10 @@ static int sync_record(struct ns *ns, struct node *dir)
 		size_t k = strlen(de->d_name);
 		struct stat st;
 
-		if (de->d_name[0] == '.' ||
-		    (k > 4 && !strcmp(de->d_name + k - 4, ".tmp")))
-			continue;	/* a file being replaced */
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    (k > strlen(REC_TMP) &&
+		     !strcmp(de->d_name + k - strlen(REC_TMP), REC_TMP)))
+			continue;	/* REC_TMP: a file being replaced */
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) ||
 		    (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)))
 			continue;

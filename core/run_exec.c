@@ -20,7 +20,8 @@ struct job_ctx {
 	struct run *r;
 	size_t i;
 	const char *id;
-	char dir[4096];		/* the record, as it was at the start */
+	char dir[4096];		/* the record, for writes: through its fd */
+	char real[4096];	/* ... and by name, for the sandbox's reads */
 	char rel[256];		/* "nodes/<id>" */
 	struct runner_limits lim;
 	struct timespec start, end;
@@ -113,7 +114,7 @@ static int gather_inputs(struct job_ctx *c, struct inputs *in,
 		if (f->node != c->i)
 			continue;
 		json_object_del(in->values, f->port);
-		snprintf(path, sizeof(path), "%s/inputs/%s/%s/%s", c->dir,
+		snprintf(path, sizeof(path), "%s/inputs/%s/%s/%s", c->real,
 			 c->id, f->port, f->name);
 		in->paths[n] = strdup(path);
 		if (!in->paths[n])
@@ -146,7 +147,7 @@ static int gather_inputs(struct job_ctx *c, struct inputs *in,
 					    "is not the name of a file", gi->port,
 					    up, gi->from_port);
 			snprintf(path, sizeof(path), "%s/outputs/%s/%s",
-				 c->dir, up, name);
+				 c->real, up, name);
 			in->paths[n] = strdup(path);
 			if (!in->paths[n])
 				return fail(res, "out of memory");
@@ -523,9 +524,16 @@ void exec_node(struct engine *e, struct run *r, size_t i,
 	c.r = r;
 	c.i = i;
 	c.id = gn->id;
+	/* Writes go through the record's descriptor, which follows it
+	 * when rm -r moves it to the trash: a new run of the same name
+	 * never gets this node's files. */
 	pthread_mutex_lock(&e->mu);
-	snprintf(c.dir, sizeof(c.dir), "%s", r->dir);
+	snprintf(c.real, sizeof(c.real), "%s", r->dir);
 	pthread_mutex_unlock(&e->mu);
+	if (access("/proc/self/fd", X_OK) == 0)
+		snprintf(c.dir, sizeof(c.dir), "/proc/self/fd/%d", r->dirfd);
+	else
+		snprintf(c.dir, sizeof(c.dir), "%s", c.real);
 	snprintf(c.rel, sizeof(c.rel), "nodes/%s", gn->id);
 	effective_limits(&c, gn);
 	clock_gettime(CLOCK_REALTIME, &c.start);

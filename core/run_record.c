@@ -91,7 +91,7 @@ int rec_put(int dirfd, const char *rel, const void *data, size_t len)
 	char tmp[1100];
 	int rc;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", rel) >= (int)sizeof(tmp))
+	if (snprintf(tmp, sizeof(tmp), "%s" REC_TMP, rel) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
 	rc = write_at(dirfd, tmp, O_TRUNC, data, len);
 	if (rc == -EBADF)

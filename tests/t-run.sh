@@ -323,6 +323,8 @@ Doubles.
 ```sh
 read -r json
 echo "stdin was $json" > out/note.txt
+echo draft > out/plan.tmp
+echo dot > out/.dotfile
 echo "{\"y\": $((INPUT_x * 2))}"
 ```
 EOF
@@ -354,6 +356,8 @@ t_eq "an sh node succeeds" succeeded "$(wait_run shrun)"
 t_eq "its output comes from stdout's last line" 42 "$(rd shrun/outputs/d/y)"
 t_eq "the file it wrote in out/ is an output" 'stdin was {"x":21}' \
 	"$(rd shrun/outputs/d/note.txt | sed 's/: /:/g')"
+t_eq "outputs named .dotfile or *.tmp are listed too" ".dotfile note.txt plan.tmp y" \
+	"$(as alice ls -A "$RUN/shrun/outputs/d" | xargs)"
 echo '{"nodes": [{"id": "rc", "skill": "rc", "inputs": {"r": 1000, "c": 1e-6}}]}' | submit spicerun >/dev/null
 t_eq "a spice node succeeds" succeeded "$(wait_run spicerun)"
 tau=$(as alice python3 -c "
