@@ -250,6 +250,8 @@ static void json_line(struct run *r, const char *node, const char *event,
 		if (rec_append_fd(&r->events_fd, r->dirfd, "events", text,
 				  n + 1) == 0)
 			r->events_len += n + 1;
+		else if (r->events_fd >= 0)	/* no half line, ever */
+			(void)!ftruncate(r->events_fd, (off_t)r->events_len);
 		free(text);
 	}
 out:
@@ -278,6 +280,8 @@ static void run_log(struct run *r, const char *fmt, ...)
 	line[n++] = '\n';
 	if (rec_append_fd(&r->log_fd, r->dirfd, "log", line, (size_t)n) == 0)
 		r->log_len += (size_t)n;
+	else if (r->log_fd >= 0)
+		(void)!ftruncate(r->log_fd, (off_t)r->log_len);
 }
 
 static void write_progress(struct run *r)
@@ -471,7 +475,7 @@ void node_started(struct engine *e, struct run *r, size_t i)
 	const struct run_skill *rs = NULL;
 
 	pthread_mutex_lock(&e->mu);
-	if (r->deleting) {
+	if (r->deleting || r->cancel) {	/* the runner will not start it */
 		pthread_mutex_unlock(&e->mu);
 		return;
 	}
