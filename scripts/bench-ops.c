@@ -123,19 +123,6 @@ static int read_one(const char *path, long size)
 	return 0;
 }
 
-static int op_read(const char *dir, long count, long size)
-{
-	char path[PATH_MAX];
-	long i;
-
-	for (i = 0; i < count; i++) {
-		if (file_path(path, sizeof(path), dir, i) ||
-		    read_one(path, size))
-			return -1;
-	}
-	return 0;
-}
-
 static int write_one(const char *path, long size)
 {
 	long done = 0;
@@ -166,14 +153,15 @@ static int write_one(const char *path, long size)
 	return 0;
 }
 
-static int op_create(const char *dir, long count, long size)
+/* `one` (read_one or write_one) on each of the `count` files in dir. */
+static int each_file(const char *dir, long count, long size,
+		     int (*one)(const char *path, long size))
 {
 	char path[PATH_MAX];
 	long i;
 
 	for (i = 0; i < count; i++) {
-		if (file_path(path, sizeof(path), dir, i) ||
-		    write_one(path, size))
+		if (file_path(path, sizeof(path), dir, i) || one(path, size))
 			return -1;
 	}
 	return 0;
@@ -274,9 +262,9 @@ int main(int argc, char **argv)
 		if (!strcmp(mode, "stat"))
 			ret = op_stat(".", count);
 		else if (!strcmp(mode, "read"))
-			ret = op_read(".", count, size);
+			ret = each_file(".", count, size, read_one);
 		else if (!strcmp(mode, "create"))
-			ret = op_create(".", count, size);
+			ret = each_file(".", count, size, write_one);
 		else
 			return usage();
 		t1 = now();

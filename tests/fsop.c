@@ -284,15 +284,12 @@ static int op_ls(const char *path)
 	return 0;
 }
 
-static int op_read(const char *path)
+/* Print what is left to read in `fd`, then close it. */
+static int print_rest(int fd)
 {
-	int fd = open(path, O_RDONLY);
 	char *buf;
-	ssize_t n;
+	ssize_t n = read_all(fd, &buf);
 
-	if (fd < 0)
-		return fail_errno();
-	n = read_all(fd, &buf);
 	if (n < 0) {
 		int e = errno;
 
@@ -307,6 +304,15 @@ static int op_read(const char *path)
 	print_data(buf, (size_t)n);
 	free(buf);
 	return 0;
+}
+
+static int op_read(const char *path)
+{
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return fail_errno();
+	return print_rest(fd);
 }
 
 static int op_mmap_read(const char *path)
@@ -572,24 +578,13 @@ static int op_statfs(const char *path)
 static int op_unlink_open(const char *path)
 {
 	int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0644);
-	char *buf;
-	ssize_t n;
 
 	if (fd < 0)
 		return fail_errno();
 	if (write_all(fd, "first\n", 6) < 0 || unlink(path) < 0 ||
 	    write_all(fd, "second\n", 7) < 0 || lseek(fd, 0, SEEK_SET) < 0)
 		return finish(fd, -1);
-	n = read_all(fd, &buf);
-	if (n < 0)
-		return finish(fd, -1);
-	if (close(fd) < 0) {
-		free(buf);
-		return fail_errno();
-	}
-	print_data(buf, (size_t)n);
-	free(buf);
-	return 0;
+	return print_rest(fd);
 }
 
 static int op_append_check(const char *path)
