@@ -27,7 +27,7 @@ unsigned acl_decide(const struct acl_facts *f)
 	return 0;
 }
 
-static void caller_load_groups(struct caller *c)
+void acl_load_groups(struct caller *c)
 {
 	if (c->groups_loaded)
 		return;
@@ -43,7 +43,7 @@ int acl_is_admin(struct ident *id, struct caller *c)
 {
 	if (c->uid == 0)
 		return 1;
-	caller_load_groups(c);
+	acl_load_groups(c);
 	return ident_is_admin_group(id, c->groups, (size_t)c->ngroups);
 }
 

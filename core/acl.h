@@ -58,6 +58,9 @@ struct caller {
 unsigned acl_rights(struct ident *id, struct caller *c, enum acl_class cls,
 		    const char *owner, enum acl_area area);
 
+/* Fetch the groups of `c` (once) into groups/ngroups, its gid included. */
+void acl_load_groups(struct caller *c);
+
 /* Whether `c` is an admin. */
 int acl_is_admin(struct ident *id, struct caller *c);
 

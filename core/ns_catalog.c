@@ -85,7 +85,7 @@ static int skill_obj(struct buf *b, const struct node *n, const char *path,
 			rc = x ? skill_json_str(b, x->value, x->len) :
 				 put(b, "null");
 	}
-	for (size_t i = 0; !rc && i < 2; i++) {
+	for (size_t i = 0; !rc && i < sizeof(json) / sizeof(*json); i++) {
 		const struct blob_xattr *x = field(n, json[i]);
 
 		if (!(rc = put(b, ",\"")) && !(rc = put(b, json[i])) &&
@@ -261,9 +261,8 @@ static size_t resolution_order(struct ns *ns, struct caller *c,
 		if (v && n < cap)
 			out[n++] = v;
 	}
-	acl_is_admin(ns->id, c);	/* loads the caller's groups */
-	if (c->groups_loaded)
-		mask = ident_teams_of(ns->id, c->groups, (size_t)c->ngroups);
+	acl_load_groups(c);
+	mask = ident_teams_of(ns->id, c->groups, (size_t)c->ngroups);
 	for (struct node *t = ns->team->child; t; t = t->next) {
 		int idx;
 

@@ -259,12 +259,54 @@ int run_sync(struct ns *ns, struct caller *c, struct node *dir)
 	return rc == -ENOENT && dir->kind != NK_RUNS ? 0 : rc;
 }
 
+/* A node already known that is still there: one check, no listing. The
+ * tree is held. */
+static int still_there(struct ns *ns, struct node *n)
+{
+	char path[PATH_MAX];
+	struct stat b;
+
+	if (n->kind == NK_RUNGRAPH || synthetic(n))
+		return 1;
+	if (n->kind == NK_RUN)
+		return engine_has(ns->engine, n->vol->owner, n->name) != 0;
+	return run_path(ns, n, path, sizeof(path)) == 0 &&
+	       lstat(path, &b) == 0 &&
+	       (b.st_mode & S_IFMT) == (n->mode & S_IFMT);
+}
+
+/* The hot path (cat run/x/status): a name already known, read-locked. */
+static int lookup_known(struct ns *ns, struct caller *c, struct node *parent,
+			const char *name, struct node **out, struct stat *st)
+{
+	struct node *n;
+	int rc = -EAGAIN;
+
+	pthread_rwlock_rdlock(&ns->tree);
+	if (!(node_rights(ns, c, parent) & ACL_R)) {
+		rc = -ENOENT;
+	} else if (!S_ISDIR(parent->mode)) {
+		rc = -ENOTDIR;
+	} else if (!parent->detached &&
+		   (n = node_child(ns, parent, name)) && still_there(ns, n)) {
+		__atomic_add_fetch(&n->nlookup, 1, __ATOMIC_SEQ_CST);
+		node_stat(ns, c, n, st);
+		*out = n;
+		rc = 0;
+	}
+	pthread_rwlock_unlock(&ns->tree);
+	return rc;
+}
+
 int run_lookup(struct ns *ns, struct caller *c, struct node *parent,
 	       const char *name, struct node **out, struct stat *st)
 {
 	struct node *n;
-	int rc = 0;
+	int rc = lookup_known(ns, c, parent, name, out, st);
 
+	if (rc != -EAGAIN)
+		return rc;
+	rc = 0;
 	pthread_rwlock_wrlock(&ns->tree);
 	if (!(node_rights(ns, c, parent) & ACL_R)) {
 		rc = -ENOENT;
@@ -275,12 +317,15 @@ int run_lookup(struct ns *ns, struct caller *c, struct node *parent,
 		goto out;
 	}
 	if (!parent->detached)
-		sync_dir(ns, parent);
+		rc = sync_dir(ns, parent);
+	if (rc && rc != -ENOENT)
+		goto out;	/* e.g. -ENOMEM: the view would be stale */
 	n = node_child(ns, parent, name);
 	if (!n) {
 		rc = -ENOENT;
 		goto out;
 	}
+	rc = 0;
 	__atomic_add_fetch(&n->nlookup, 1, __ATOMIC_SEQ_CST);
 	node_stat(ns, c, n, st);
 	*out = n;
@@ -651,7 +696,9 @@ int run_remove(struct ns *ns, struct caller *c, struct node *parent,
 	if (rc)
 		goto out;
 	if (!parent->detached)
-		sync_dir(ns, parent);
+		rc = sync_dir(ns, parent);
+	if (rc && rc != -ENOENT)
+		goto out;
 	n = node_child(ns, parent, name);
 	if (!n)
 		rc = -ENOENT;

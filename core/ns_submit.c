@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -308,9 +307,9 @@ int run_submit(struct ns *ns, struct caller *c, struct node *runs,
 	struct submit s = { .ns = ns, .c = c };
 	struct graph_errors errs;
 	struct run_owner owner;
-	struct passwd pw, *pwp = NULL;
+	struct ident_user u;
 	struct graph *g = NULL;
-	char pwbuf[4096], esc[160];
+	char esc[160];
 	int rc;
 
 	if (!ns->engine)
@@ -342,14 +341,12 @@ int run_submit(struct ns *ns, struct caller *c, struct node *runs,
 	}
 	if (rc)
 		goto out;
-	getpwnam_r(runs->vol->owner, &pw, pwbuf, sizeof(pwbuf), &pwp);
-	if (!pwp) {
-		rc = -ENOENT;
+	rc = ident_user(ns->id, runs->vol->owner, &u);
+	if (rc)
 		goto out;
-	}
 	owner.user = runs->vol->owner;
-	owner.uid = pwp->pw_uid;
-	owner.gid = pwp->pw_gid;
+	owner.uid = u.uid;
+	owner.gid = u.gid;
 	rc = engine_submit(ns->engine, &owner, name, g, &s.skills, json, len);
 	g = NULL;
 	if (!rc)

@@ -36,14 +36,11 @@ static struct parked *list;
 static uint64_t gen;		/* notifications so far */
 static uint64_t next_id;
 
+/* Every read asks: an atomic load, not the lock (gen only changes under
+ * mu, so readers holding mu may read it plainly). */
 uint64_t fs_wait_gen(void)
 {
-	uint64_t g;
-
-	pthread_mutex_lock(&mu);
-	g = gen;
-	pthread_mutex_unlock(&mu);
-	return g;
+	return __atomic_load_n(&gen, __ATOMIC_SEQ_CST);
 }
 
 /* mu held. */
@@ -164,7 +161,7 @@ void fs_wait_notify(void *arg)
 
 	(void)arg;
 	pthread_mutex_lock(&mu);
-	before = gen++;
+	before = __atomic_fetch_add(&gen, 1, __ATOMIC_SEQ_CST);
 	for (p = list; p; p = p->next)
 		if (p->state == ARMED)
 			n++;
