@@ -64,6 +64,15 @@ void run_skills_release(struct run_skills *s)
 	s->nfiles = 0;
 }
 
+const struct run_skill *run_skill_of(const struct run *r,
+				     const struct skill *sk)
+{
+	for (size_t k = 0; k < r->skills.n; k++)
+		if (r->skills.v[k].sk == sk)
+			return &r->skills.v[k];
+	return NULL;
+}
+
 /* --- runs in memory ------------------------------------------------------ */
 
 struct run *run_new(const char *user, const char *name, const char *dir)
@@ -111,7 +120,7 @@ static void janitor_add(struct engine *e, char *path)
 		pthread_cond_signal(&e->jcv);
 		return;
 	}
-	rec_rm_rf(path);
+	runner_work_remove(path);
 	free(path);
 }
 
@@ -131,7 +140,7 @@ static void *janitor(void *arg)
 		}
 		path = e->trash_q[--e->ntrash];
 		pthread_mutex_unlock(&e->mu);
-		rec_rm_rf(path);
+		runner_work_remove(path);
 		free(path);
 		pthread_mutex_lock(&e->mu);
 	}
@@ -284,15 +293,29 @@ static void run_log(struct run *r, const char *fmt, ...)
 		(void)!ftruncate(r->log_fd, (off_t)r->log_len);
 }
 
+/* A status file that could not be written leaves `wait` and `ls` wrong:
+ * say so in the daemon's log. */
+static void put_warn(const struct run *r, const char *rel, int rc)
+{
+	char esc[256];
+
+	if (rc)
+		log_warn("run '%s': cannot write '%s': %s",
+			 log_escape(esc, sizeof(esc), r->name), rel,
+			 strerror(-rc));
+}
+
 static void write_progress(struct run *r)
 {
-	rec_putf(r->dirfd, "progress", "%zu/%zu\n", r->ndone,
-		 r->g ? r->g->nnodes : 0);
+	put_warn(r, "progress",
+		 rec_putf(r->dirfd, "progress", "%zu/%zu\n", r->ndone,
+			  r->g ? r->g->nnodes : 0));
 }
 
 static void write_status(struct run *r)
 {
-	rec_putf(r->dirfd, "status", "%s\n", run_status_name(r->status));
+	put_warn(r, "status", rec_putf(r->dirfd, "status", "%s\n",
+				       run_status_name(r->status)));
 }
 
 static void node_set_status(struct run *r, size_t i, enum node_state st)
@@ -301,7 +324,8 @@ static void node_set_status(struct run *r, size_t i, enum node_state st)
 
 	r->nodes[i].st = st;
 	snprintf(rel, sizeof(rel), "nodes/%s/status", r->g->nodes[i].id);
-	rec_putf(r->dirfd, rel, "%s\n", node_state_name(st));
+	put_warn(r, rel, rec_putf(r->dirfd, rel, "%s\n",
+				  node_state_name(st)));
 }
 
 /* --- the end of nodes and runs (e->mu held) ------------------------------ */
@@ -312,12 +336,11 @@ static void notify(struct engine *e)
 		e->notify(e->notify_arg);
 }
 
-static void run_finish(struct engine *e, struct run *r)
+static void run_finish(struct run *r)
 {
 	struct timespec now;
 	double secs;
 
-	(void)e;
 	if (r->cancel)
 		r->status = RUN_CANCELLED;
 	else if (r->nfailed)
@@ -434,7 +457,7 @@ static void node_done(struct engine *e, struct run *r, size_t i,
 	}
 	write_progress(r);
 	if (r->ndone == r->g->nnodes)
-		run_finish(e, r);
+		run_finish(r);
 }
 
 /* --- scheduling ---------------------------------------------------------- */
@@ -472,16 +495,13 @@ static void mark_running(struct run *r)
  * Called by exec_node() with no lock held. */
 void node_started(struct engine *e, struct run *r, size_t i)
 {
-	const struct run_skill *rs = NULL;
+	const struct run_skill *rs = run_skill_of(r, r->g->nodes[i].sk);
 
 	pthread_mutex_lock(&e->mu);
 	if (r->deleting || r->cancel) {	/* the runner will not start it */
 		pthread_mutex_unlock(&e->mu);
 		return;
 	}
-	for (size_t k = 0; k < r->skills.n; k++)
-		if (r->skills.v[k].sk == r->g->nodes[i].sk)
-			rs = &r->skills.v[k];
 	node_set_status(r, i, NODE_RUNNING);
 	run_log(r, "node '%s' started (%s)", r->g->nodes[i].id,
 		rs ? rs->path : r->g->nodes[i].skill);
@@ -596,7 +616,7 @@ static int record_create(struct engine *e, struct run *r, const char *json,
 	snprintf(udir, sizeof(udir), "%s/%s", e->runs_dir, r->user);
 	if (mkdir(udir, 0700) && errno != EEXIST)
 		return -errno;
-	rec_rm_rf(r->dir);	/* a leftover nobody knew of */
+	runner_work_remove(r->dir);	/* a leftover nobody knew of */
 	if (mkdir(r->dir, 0755))
 		return -errno;
 	r->dirfd = open(r->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -678,10 +698,10 @@ static int run_prepare(struct run *r)
 	if (!r->nodes || !r->ready || !hash || !keys)
 		goto out;
 	for (size_t i = 0; i < g->nnodes; i++) {
-		for (size_t k = 0; k < r->skills.n; k++)
-			if (r->skills.v[k].sk == g->nodes[i].sk)
-				memcpy(hash[i], r->skills.v[k].hash,
-				       SHA256_LEN);
+		const struct run_skill *rs = run_skill_of(r, g->nodes[i].sk);
+
+		if (rs)
+			memcpy(hash[i], rs->hash, SHA256_LEN);
 		mix_files(r, i, hash[i]);
 		for (size_t k = 0; k < g->nodes[i].ninputs; k++) {
 			size_t p = g->nodes[i].inputs[k].from;
@@ -765,7 +785,6 @@ int engine_submit(struct engine *e, const struct run_owner *o,
 	}
 	r->uid = o->uid;
 	r->gid = o->gid;
-	r->live = 1;
 	r->g = g;
 	r->skills = *skills;
 	memset(skills, 0, sizeof(*skills));
@@ -789,7 +808,8 @@ int engine_submit(struct engine *e, const struct run_owner *o,
 		rc = write_input_files(r);
 	if (rc) {
 		run_close_files(r);
-		rec_rm_rf(dir);	/* before another submit may make it */
+		/* before another submit may make it */
+		runner_work_remove(dir);
 		pthread_mutex_unlock(&e->mu);
 		goto out_run;
 	}
@@ -802,7 +822,7 @@ int engine_submit(struct engine *e, const struct run_owner *o,
 		  json_integer((json_int_t)r->g->nnodes), NULL, NULL);
 	run_insert(e, r);
 	if (r->g->nnodes == 0)
-		run_finish(e, r);
+		run_finish(r);
 	pthread_cond_broadcast(&e->cv);
 	pthread_mutex_unlock(&e->mu);
 	notify(e);
@@ -857,7 +877,7 @@ int engine_reject(struct engine *e, const char *user, const char *name,
 		run_insert(e, r);
 		r = NULL;
 	} else {
-		rec_rm_rf(dir);
+		runner_work_remove(dir);
 	}
 out:
 	if (r)
@@ -871,9 +891,8 @@ out:
 
 int engine_has(struct engine *e, const char *user, const char *name)
 {
-	int has;
-
 	struct run *r;
+	int has;
 
 	pthread_mutex_lock(&e->mu);
 	r = run_find(e, user, name);
@@ -951,7 +970,7 @@ static void run_cancel(struct run *r)
 	r->ready_head = r->ready_tail = 0;
 	write_progress(r);
 	if (r->ndone == r->g->nnodes)
-		run_finish(NULL, r);
+		run_finish(r);
 }
 
 int engine_cancel(struct engine *e, const char *user, const char *name)
@@ -1002,7 +1021,7 @@ static void work_clean(const char *dir)
 			runner_work_remove(path);
 	}
 	closedir(d);
-	rec_rm_rf(dir);
+	runner_work_remove(dir);
 }
 
 static int make_dir(char **out, const char *state, const char *name)
@@ -1041,7 +1060,7 @@ int engine_new(struct engine **out, const struct config *cfg,
 	if (rc)
 		goto fail;
 	/* Whatever a previous daemon left half done. */
-	rec_rm_rf(e->trash_dir);
+	runner_work_remove(e->trash_dir);
 	work_clean(e->work_dir);
 	if ((mkdir(e->trash_dir, 0700) && errno != EEXIST) ||
 	    (mkdir(e->work_dir, 0700) && errno != EEXIST)) {
@@ -1094,10 +1113,12 @@ void engine_free(struct engine *e)
 	while ((r = e->runs)) {
 		e->runs = r->next;
 		if (r->dirfd >= 0 && r->status < RUN_SUCCEEDED) {
+			static const char why[] = "the daemon stopped while "
+						  "the run was running\n";
+
 			r->status = RUN_FAILED;
-			rec_putf(r->dirfd, "error",
-				 "the daemon stopped while the run was "
-				 "running\n");
+			/* after the failed nodes' lines, as at start-up */
+			rec_append(r->dirfd, "error", why, sizeof(why) - 1);
 			for (size_t i = 0; r->g && i < r->g->nnodes; i++)
 				if (!node_state_final(r->nodes[i].st))
 					node_set_status(r, i, NODE_CANCELLED);

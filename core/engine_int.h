@@ -17,6 +17,7 @@
 #define LLMUNIX_ENGINE_INT_H
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <time.h>
 
 #include "core/engine.h"
@@ -53,7 +54,6 @@ struct run {
 	uid_t uid;
 	gid_t gid;
 	enum run_status status;
-	unsigned live:1;		/* submitted in this daemon's life */
 	unsigned rejected:1, cancel:1;
 	unsigned deleting:1;		/* out of the list, writes nothing */
 	unsigned trash:1;		/* dir is in the trash: remove it */
@@ -103,6 +103,9 @@ int node_state_final(enum node_state s);
 
 /* engine.c: what exec_node() calls before running code. */
 void node_started(struct engine *e, struct run *r, size_t i);
+/* The run's entry for skill `sk` (borrowed), or NULL. */
+const struct run_skill *run_skill_of(const struct run *r,
+				     const struct skill *sk);
 
 /* run_exec.c: run node `i` of `r` (a reference held, no lock held). */
 void exec_node(struct engine *e, struct run *r, size_t i,
@@ -114,13 +117,15 @@ int rec_mkdirs(int dirfd, const char *rel, mode_t mode);
 int rec_put(int dirfd, const char *rel, const void *data, size_t len);
 int rec_putf(int dirfd, const char *rel, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+int rec_vputf(int dirfd, const char *rel, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 int rec_append(int dirfd, const char *rel, const void *data, size_t len);
 /* The same through *fd, opened at the first call and kept. */
 int rec_append_fd(int *fd, int dirfd, const char *rel, const void *data,
 		  size_t len);
-/* Read a whole small file (at most `cap` bytes) into a new string. */
+/* Read the whole regular file `rel` into a new string: -EFBIG past `cap`
+ * bytes, -ELOOP for a symbolic link anywhere on the way. */
 int rec_get(int dirfd, const char *rel, size_t cap, char **out);
-int rec_rm_rf(const char *path);
 /* "2026-11-25T14:03:07.123Z" */
 void rec_time(const struct timespec *ts, char out[32]);
 /* Load the records under e->runs_dir into e->runs, marking unfinished

@@ -39,22 +39,42 @@ static double limit_of(struct engine *e, const struct graph_node *gn,
 	return v < e->cfg->limit_max[l] ? v : e->cfg->limit_max[l];
 }
 
+/* A whole limit, rounded up: "procs: 0.5" must not become 0, which the
+ * sandbox reads as no limit at all. */
+static uint64_t whole_limit_of(struct engine *e, const struct graph_node *gn,
+			       enum skill_limit l)
+{
+	double v = limit_of(e, gn, l);
+	uint64_t n = (uint64_t)v;
+
+	return n < v || !n ? n + 1 : n;
+}
+
 static void effective_limits(struct job_ctx *c, const struct graph_node *gn)
 {
 	c->lim.timeout_s = limit_of(c->e, gn, SKILL_LIMIT_TIMEOUT_S);
 	c->lim.cpu_s = limit_of(c->e, gn, SKILL_LIMIT_CPU_S);
-	c->lim.memory_mb = (uint64_t)limit_of(c->e, gn, SKILL_LIMIT_MEMORY_MB);
-	c->lim.procs = (uint64_t)limit_of(c->e, gn, SKILL_LIMIT_PROCS);
-	c->lim.file_mb = (uint64_t)limit_of(c->e, gn, SKILL_LIMIT_FILE_MB);
-	c->lim.output_mb = (uint64_t)limit_of(c->e, gn, SKILL_LIMIT_OUTPUT_MB);
+	c->lim.memory_mb = whole_limit_of(c->e, gn, SKILL_LIMIT_MEMORY_MB);
+	c->lim.procs = whole_limit_of(c->e, gn, SKILL_LIMIT_PROCS);
+	c->lim.file_mb = whole_limit_of(c->e, gn, SKILL_LIMIT_FILE_MB);
+	c->lim.output_mb = whole_limit_of(c->e, gn, SKILL_LIMIT_OUTPUT_MB);
 }
 
-static int node_put(struct job_ctx *c, const char *file, const char *text)
+static int node_putf(struct job_ctx *c, const char *file, const char *fmt,
+		     ...) __attribute__((format(printf, 3, 4)));
+
+static int node_putf(struct job_ctx *c, const char *file, const char *fmt,
+		     ...)
 {
 	char rel[512];
+	va_list ap;
+	int rc;
 
 	snprintf(rel, sizeof(rel), "%s/%s", c->rel, file);
-	return rec_put(c->r->dirfd, rel, text, strlen(text));
+	va_start(ap, fmt);
+	rc = rec_vputf(c->r->dirfd, rel, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 static int fail(struct exec_result *res, const char *fmt, ...)
@@ -179,26 +199,18 @@ static void write_inputs_json(struct job_ctx *c, const struct inputs *in)
 	}
 	text = json_dumps(all, JSON_INDENT(2) | JSON_SORT_KEYS |
 			  JSON_REAL_PRECISION(17));
-	if (text) {
-		size_t n = strlen(text);
-		char *t = realloc(text, n + 2);
-
-		if (t) {
-			t[n] = '\n';
-			t[n + 1] = '\0';
-			node_put(c, "inputs.json", t);
-			text = t;
-		}
-		free(text);
-	}
+	if (text)
+		node_putf(c, "inputs.json", "%s\n", text);
+	free(text);
 	json_decref(all);
 }
 
 /* --- outputs ------------------------------------------------------------- */
 
 /* outputs/<id>/<port> for each output: text for strings and numbers, JSON
- * otherwise. A file the node wrote under the same name wins. */
-static void write_output_files(struct job_ctx *c, json_t *outputs)
+ * otherwise. A file the node wrote under the same name wins. 0 or -errno:
+ * the outputs the user reads are then missing, the node did not succeed. */
+static int write_output_files(struct job_ctx *c, json_t *outputs)
 {
 	const char *key;
 	json_t *v;
@@ -209,6 +221,7 @@ static void write_output_files(struct job_ctx *c, json_t *outputs)
 	json_object_foreach(outputs, key, v) {
 		char rel[600], *text;
 		struct stat st;
+		int rc;
 
 		if (!safe_name(key))
 			continue;
@@ -218,34 +231,28 @@ static void write_output_files(struct job_ctx *c, json_t *outputs)
 		if (json_is_string(v)) {
 			size_t n = json_string_length(v);
 
-			text = malloc(n + 2);
-			if (text) {
-				memcpy(text, json_string_value(v), n);
-				text[n] = '\n';
-				text[n + 1] = '\0';
-			}
-		} else if (json_is_object(v) || json_is_array(v)) {
-			text = json_dumps(v, JSON_INDENT(2) |
-					  JSON_REAL_PRECISION(17));
+			text = malloc(n + 1);
+			if (!text)
+				return -ENOMEM;
+			memcpy(text, json_string_value(v), n);
+			text[n] = '\n';
+			rc = rec_put(c->r->dirfd, rel, text, n + 1);
+			free(text);
 		} else {
-			text = json_dumps(v, JSON_ENCODE_ANY |
-					  JSON_REAL_PRECISION(17));
-		}
-		if (!text)
-			continue;
-		if (!json_is_string(v)) {
-			size_t n = strlen(text);
-			char *t = realloc(text, n + 2);
+			size_t flags = JSON_REAL_PRECISION(17) |
+				       (json_is_object(v) || json_is_array(v) ?
+					JSON_INDENT(2) : JSON_ENCODE_ANY);
 
-			if (t) {
-				t[n] = '\n';
-				t[n + 1] = '\0';
-				text = t;
-			}
+			text = json_dumps(v, flags);
+			if (!text)
+				return -ENOMEM;
+			rc = rec_putf(c->r->dirfd, rel, "%s\n", text);
+			free(text);
 		}
-		rec_put(c->r->dirfd, rel, text, strlen(text));
-		free(text);
+		if (rc)
+			return rc;
 	}
+	return 0;
 }
 
 static void write_time(struct job_ctx *c, const struct runner_result *rr,
@@ -254,21 +261,19 @@ static void write_time(struct job_ctx *c, const struct runner_result *rr,
 	char a[32], b[32];
 	double wall = (double)(c->end.tv_sec - c->start.tv_sec) +
 		      (double)(c->end.tv_nsec - c->start.tv_nsec) / 1e9;
-	char text[1024];
 
 	rec_time(&c->start, a);
 	rec_time(&c->end, b);
-	snprintf(text, sizeof(text),
-		 "{\n  \"start\": \"%s\",\n  \"end\": \"%s\",\n"
-		 "  \"start_epoch\": %.6f,\n  \"end_epoch\": %.6f,\n"
-		 "  \"wall_s\": %.6f,\n  \"user_s\": %.6f,\n"
-		 "  \"sys_s\": %.6f,\n  \"max_rss_kb\": %ld,\n"
-		 "  \"cached\": %s\n}\n", a, b,
-		 (double)c->start.tv_sec + (double)c->start.tv_nsec / 1e9,
-		 (double)c->end.tv_sec + (double)c->end.tv_nsec / 1e9, wall,
-		 rr ? rr->user_s : 0.0, rr ? rr->sys_s : 0.0,
-		 rr ? rr->max_rss_kb : 0L, cached ? "true" : "false");
-	node_put(c, "time", text);
+	node_putf(c, "time",
+		  "{\n  \"start\": \"%s\",\n  \"end\": \"%s\",\n"
+		  "  \"start_epoch\": %.6f,\n  \"end_epoch\": %.6f,\n"
+		  "  \"wall_s\": %.6f,\n  \"user_s\": %.6f,\n"
+		  "  \"sys_s\": %.6f,\n  \"max_rss_kb\": %ld,\n"
+		  "  \"cached\": %s\n}\n", a, b,
+		  (double)c->start.tv_sec + (double)c->start.tv_nsec / 1e9,
+		  (double)c->end.tv_sec + (double)c->end.tv_nsec / 1e9, wall,
+		  rr ? rr->user_s : 0.0, rr ? rr->sys_s : 0.0,
+		  rr ? rr->max_rss_kb : 0L, cached ? "true" : "false");
 }
 
 /* --- cache --------------------------------------------------------------- */
@@ -325,7 +330,7 @@ static int cache_fetch(struct job_ctx *c, struct exec_result *res)
 	json_t *outputs;
 	char *text = NULL;
 	struct stat st;
-	int fd, files;
+	int fd, files, rc;
 
 	cache_dir_of(c, dir, sizeof(dir));
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -357,8 +362,14 @@ static int cache_fetch(struct job_ctx *c, struct exec_result *res)
 		if (linkat(AT_FDCWD, from, AT_FDCWD, to, 0))
 			copy_file(from, to, c->lim.output_mb << 20);
 	}
-	write_output_files(c, outputs);
-	node_put(c, "exitcode", "0\n");
+	rc = write_output_files(c, outputs);
+	if (rc) {
+		json_decref(outputs);
+		fail(res, "cannot write the cached outputs into the record: "
+		     "%s", strerror(-rc));
+		return 1;
+	}
+	node_putf(c, "exitcode", "0\n");
 	res->st = NODE_CACHED;
 	res->outputs = outputs;
 	return 1;
@@ -414,25 +425,16 @@ static void cache_store(struct job_ctx *c, const char *work, json_t *outputs)
 out:
 	free(text);
 	if (tmp[0])
-		rec_rm_rf(tmp);
+		runner_work_remove(tmp);
 }
 
 /* --- running ------------------------------------------------------------- */
-
-static const struct run_skill *skill_of(struct run *r,
-					const struct skill *sk)
-{
-	for (size_t k = 0; k < r->skills.n; k++)
-		if (r->skills.v[k].sk == sk)
-			return &r->skills.v[k];
-	return NULL;
-}
 
 static void run_code(struct job_ctx *c, struct inputs *in,
 		     struct exec_result *res)
 {
 	const struct graph_node *gn = &c->r->g->nodes[c->i];
-	const struct run_skill *rs = skill_of(c->r, gn->sk);
+	const struct run_skill *rs = run_skill_of(c->r, gn->sk);
 	char work[4200], out_path[4400], err_path[4400], dest[4400];
 	char err[512];
 	struct runner_result rr;
@@ -482,13 +484,8 @@ static void run_code(struct job_ctx *c, struct inputs *in,
 		fail(res, "could not run the node: %s", strerror(-rc));
 		goto out;
 	}
-	{
-		char code[32];
-
-		snprintf(code, sizeof(code), "%d\n",
-			 rr.signal ? 128 + rr.signal : rr.exit_code);
-		node_put(c, "exitcode", code);
-	}
+	node_putf(c, "exitcode", "%d\n",
+		  rr.signal ? 128 + rr.signal : rr.exit_code);
 	switch (rr.outcome) {
 	case RUNNER_OK:
 		snprintf(dest, sizeof(dest), "%s/outputs/%s", c->dir, c->id);
@@ -497,7 +494,12 @@ static void run_code(struct job_ctx *c, struct inputs *in,
 			fail(res, "out/: %s", err);
 			break;
 		}
-		write_output_files(c, rr.outputs);
+		rc = write_output_files(c, rr.outputs);
+		if (rc) {
+			fail(res, "cannot write the outputs into the record: "
+			     "%s", strerror(-rc));
+			break;
+		}
 		res->st = NODE_SUCCEEDED;
 		res->outputs = rr.outputs;
 		rr.outputs = NULL;
@@ -556,15 +558,7 @@ void exec_node(struct engine *e, struct run *r, size_t i,
 			run_code(&c, &in, res);
 		}
 	}
-	if (res->st == NODE_FAILED && res->error) {
-		char *t = malloc(strlen(res->error) + 2);
-
-		if (t) {
-			snprintf(t, strlen(res->error) + 2, "%s\n",
-				 res->error);
-			node_put(&c, "error", t);
-			free(t);
-		}
-	}
+	if (res->st == NODE_FAILED && res->error)
+		node_putf(&c, "error", "%s\n", res->error);
 	inputs_release(&in);
 }

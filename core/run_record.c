@@ -1,12 +1,13 @@
 /* core/run_record.c: the files of a run's record, and the records found
  * at start-up, see engine_int.h. */
 #include "core/engine_int.h"
+#include "core/buf.h"
 #include "core/log.h"
+#include "core/sandbox.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -50,24 +51,6 @@ int rec_mkdirs(int dirfd, const char *rel, mode_t mode)
 	return 0;
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-
-	while (len) {
-		ssize_t k = write(fd, p, len);
-
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += k;
-		len -= (size_t)k;
-	}
-	return 0;
-}
-
 /* Write `len` bytes into `rel` under dirfd, opened with `flags`. */
 static int write_at(int dirfd, const char *rel, int flags, const void *data,
 		    size_t len)
@@ -80,7 +63,7 @@ static int write_at(int dirfd, const char *rel, int flags, const void *data,
 		    flags, 0644);
 	if (fd < 0)
 		return -errno;
-	rc = write_all(fd, data, len);
+	rc = sandbox_write_all(fd, data, len);
 	if (close(fd) && !rc)
 		rc = -errno;
 	return rc;
@@ -103,28 +86,27 @@ int rec_put(int dirfd, const char *rel, const void *data, size_t len)
 	return rc;
 }
 
-int rec_putf(int dirfd, const char *rel, const char *fmt, ...)
+int rec_vputf(int dirfd, const char *rel, const char *fmt, va_list ap)
 {
-	char small[512], *text = small;
-	va_list ap;
+	char *text;
 	int n, rc;
 
-	va_start(ap, fmt);
-	n = vsnprintf(small, sizeof(small), fmt, ap);
-	va_end(ap);
+	n = vasprintf(&text, fmt, ap);
 	if (n < 0)
-		return -EINVAL;
-	if ((size_t)n >= sizeof(small)) {
-		text = malloc((size_t)n + 1);
-		if (!text)
-			return -ENOMEM;
-		va_start(ap, fmt);
-		vsnprintf(text, (size_t)n + 1, fmt, ap);
-		va_end(ap);
-	}
+		return -ENOMEM;
 	rc = rec_put(dirfd, rel, text, (size_t)n);
-	if (text != small)
-		free(text);
+	free(text);
+	return rc;
+}
+
+int rec_putf(int dirfd, const char *rel, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = rec_vputf(dirfd, rel, fmt, ap);
+	va_end(ap);
 	return rc;
 }
 
@@ -144,63 +126,24 @@ int rec_append_fd(int *fd, int dirfd, const char *rel, const void *data,
 		if (*fd < 0)
 			return -errno;
 	}
-	return write_all(*fd, data, len);
+	return sandbox_write_all(*fd, data, len);
 }
 
 int rec_get(int dirfd, const char *rel, size_t cap, char **out)
 {
-	char *buf = malloc(cap + 1);
-	size_t len = 0;
-	int fd, rc = 0;
+	struct buf b;
+	int rc;
 
 	*out = NULL;
-	if (!buf)
-		return -ENOMEM;
-	fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		rc = -errno;
-		free(buf);
-		return rc;
-	}
-	while (len < cap) {
-		ssize_t k = read(fd, buf + len, cap - len);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			rc = -errno;
-			break;
-		}
-		if (k == 0)
-			break;
-		len += (size_t)k;
-	}
-	close(fd);
+	buf_init(&b, cap);
+	rc = sandbox_read_beneath(dirfd, rel, cap, &b);
+	if (!rc && !b.data)
+		rc = buf_resize(&b, 0);	/* an empty file: "" */
 	if (rc) {
-		free(buf);
+		buf_release(&b);
 		return rc;
 	}
-	buf[len] = '\0';
-	*out = buf;
-	return 0;
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if (flag == FTW_DP)
-		rmdir(path);
-	else
-		unlink(path);
-	return 0;
-}
-
-int rec_rm_rf(const char *path)
-{
-	if (nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS) && errno != ENOENT)
-		return -errno;
+	*out = b.data;
 	return 0;
 }
 

@@ -67,7 +67,10 @@ void runner_result_release(struct runner_result *res)
 
 void runner_msg_add(struct runner_ctx *c, const char *s, size_t len)
 {
-	buf_append(&c->msg, s, len);	/* past the cap: cut */
+	size_t room = c->msg.cap - c->msg.len;	/* cap set in runner_run() */
+
+	/* past the cap: cut (buf_append would refuse the whole text) */
+	buf_append(&c->msg, s, len < room ? len : room);
 }
 
 int runner_fail(struct runner_ctx *c, enum runner_kind k, const char *fmt,

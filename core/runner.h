@@ -107,7 +107,9 @@ void runner_result_release(struct runner_result *res);
  * with `err` saying which limit, or another -errno. */
 int runner_copy_out(const char *work, const char *dest, size_t max_files,
 		    uint64_t max_bytes, char *err, size_t errlen);
-/* Remove `work` and everything in it (unmounting it if it was a mount). */
+/* Remove `work` and everything in it (unmounting it if it was a mount),
+ * without following links and whatever the code left there; also used
+ * for run records, the cache and the trash. 0 when it is gone. */
 int runner_work_remove(const char *work);
 
 /* Whether this machine can run `r` at all: 0, or -ENOENT with `err`

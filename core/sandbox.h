@@ -141,6 +141,10 @@ int sandbox_open_beneath(int dirfd, const char *rel, int flags);
 int sandbox_read_beneath(int dirfd, const char *rel, size_t cap,
 			 struct buf *out);
 
+/* Write all `len` bytes to `fd`, again after EINTR. 0 or -errno (-EIO
+ * when the file takes no more). */
+int sandbox_write_all(int fd, const void *data, size_t len);
+
 /* Create the file `name` in `dirfd` (which must not exist) with `mode`
  * and `len` bytes of `data`. 0 or -errno. */
 int sandbox_write_at(int dirfd, const char *name, const void *data,

@@ -86,7 +86,7 @@ out:
 	return rc;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int sandbox_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 
@@ -137,7 +137,7 @@ static int sink_buf(void *arg, const char *data, size_t len)
 
 static int sink_fd(void *arg, const char *data, size_t len)
 {
-	return write_all(*(const int *)arg, data, len);
+	return sandbox_write_all(*(const int *)arg, data, len);
 }
 
 int sandbox_read_beneath(int dirfd, const char *rel, size_t cap,
@@ -177,7 +177,7 @@ int sandbox_write_at(int dirfd, const char *name, const void *data,
 		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0)
 		return -errno;
-	rc = write_all(fd, data, len);
+	rc = sandbox_write_all(fd, data, len);
 	if (!rc && fchmod(fd, mode))
 		rc = -errno;
 	if (close(fd) && !rc)
