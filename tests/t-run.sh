@@ -261,6 +261,29 @@ t_eq "a run's name in use gives EEXIST" yes \
 t_check_not "mkdir in run/ is refused" as alice mkdir "$RUN/dir"
 t_check_not "a file that is not .json is refused" as alice touch "$RUN/notes.txt"
 
+# --- exact errors for what run/ refuses (README "Runs") -------------------------
+errno_of() # python statement as alice -> errno name or OK
+{
+	as alice python3 -c "
+import errno, os, sys
+try:
+    $1
+    print('OK')
+except OSError as e:
+    print(errno.errorcode[e.errno])" 2>&1
+}
+echo '{"nodes": [{"id": "a", "skill": "inc", "inputs": {"x": 1}}]}' | as alice sh -c "cat > '$MNT/user/alice/workflows/moved.json'"
+t_eq "a rename into run/ is EXDEV" EXDEV \
+	"$(errno_of "os.rename('$MNT/user/alice/workflows/moved.json', '$RUN/moved.json')")"
+t_check "so mv copies the graph, which starts the run" as alice mv "$MNT/user/alice/workflows/moved.json" "$RUN/moved.json"
+t_eq "the moved graph ran" "succeeded 2" "$(wait_run moved) $(rd moved/outputs/a/y)"
+t_eq "a rename inside run/ is EPERM" EPERM "$(errno_of "os.rename('$RUN/chain', '$RUN/chain-renamed')")"
+t_eq "mkdir in run/ is EPERM" EPERM "$(errno_of "os.mkdir('$RUN/dir')")"
+t_eq "a file in run/ that is not .json is EINVAL" EINVAL "$(errno_of "open('$RUN/notes.txt', 'w')")"
+t_eq "writing a run's status is EACCES" EACCES "$(errno_of "open('$RUN/chain/status', 'w')")"
+t_eq "chmod of a run's file is EPERM" EPERM "$(errno_of "os.chmod('$RUN/chain/status', 0o600)")"
+t_eq "a file created inside a run's folder is EPERM" EPERM "$(errno_of "open('$RUN/chain/extra', 'w')")"
+
 # --- cancel, rm -r, blocking reads -----------------------------------------------
 echo '{"nodes": [{"id": "s", "skill": "slow", "inputs": {"x": 1, "secs": 60}},
  {"id": "t", "skill": "inc", "inputs": {"x": {"from": "s.y"}}}]}' | submit long >/dev/null
