@@ -730,6 +730,22 @@ static int run_prepare(struct run *r)
 		goto out;
 	for (size_t i = 0; i < g->nnodes; i++)
 		memcpy(r->nodes[i].key, keys[i], SHA256_LEN);
+	/* Under a "cache": false node the keys are new every run: storing
+	 * such results would only fill the cache. Parents come first in
+	 * g->order, so one pass sees each node's parents settled. */
+	for (size_t k = 0; k < g->nnodes; k++) {
+		size_t i = g->order[k];
+		struct rnode *n = &r->nodes[i];
+
+		n->cacheable = g->nodes[i].cache;
+		for (size_t j = 0; j < g->nodes[i].ninputs; j++) {
+			size_t p = g->nodes[i].inputs[j].from;
+
+			if (!g->nodes[i].inputs[j].literal && p != GRAPH_NONE &&
+			    !r->nodes[p].cacheable)
+				n->cacheable = 0;
+		}
+	}
 	for (size_t k = 0; k < g->nnodes; k++) {
 		size_t i = g->order[k];
 
@@ -1067,6 +1083,7 @@ int engine_new(struct engine **out, const struct config *cfg,
 		rc = -errno;
 		goto fail;
 	}
+	e->proc_fd = access("/proc/self/fd", X_OK) == 0;
 	rc = rec_load_all(e);
 	if (rc)
 		goto fail;
@@ -1119,9 +1136,13 @@ void engine_free(struct engine *e)
 			r->status = RUN_FAILED;
 			/* after the failed nodes' lines, as at start-up */
 			rec_append(r->dirfd, "error", why, sizeof(why) - 1);
-			for (size_t i = 0; r->g && i < r->g->nnodes; i++)
-				if (!node_state_final(r->nodes[i].st))
-					node_set_status(r, i, NODE_CANCELLED);
+			for (size_t i = 0; r->g && i < r->g->nnodes; i++) {
+				if (node_state_final(r->nodes[i].st))
+					continue;
+				node_set_status(r, i, NODE_CANCELLED);
+				r->ndone++;
+			}
+			write_progress(r);
 			run_log(r, "run failed: the daemon stopped");
 			json_line(r, NULL, "run_finished", "status",
 				  json_string("failed"), NULL, NULL);

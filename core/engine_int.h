@@ -40,6 +40,7 @@ struct rnode {
 	size_t *children;
 	size_t nchildren;
 	uint8_t key[SHA256_LEN];
+	int cacheable;			/* it and its ancestors are cached */
 	json_t *outputs;		/* when succeeded or cached */
 	struct runner_ctl *ctl;		/* while running */
 };
@@ -81,6 +82,7 @@ struct engine {
 	unsigned nworkers;
 	int stopping;
 	uint64_t seq;			/* for unique work and trash names */
+	int proc_fd;			/* /proc/self/fd can be used */
 	/* Records in the trash are removed by the janitor, outside every
 	 * lock: a large one must not stall the runs or the namespace. */
 	pthread_t janitor;

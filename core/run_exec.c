@@ -503,7 +503,7 @@ static void run_code(struct job_ctx *c, struct inputs *in,
 		res->st = NODE_SUCCEEDED;
 		res->outputs = rr.outputs;
 		rr.outputs = NULL;
-		if (gn->cache)
+		if (c->r->nodes[c->i].cacheable)
 			cache_store(c, work, res->outputs);
 		break;
 	case RUNNER_CANCELLED:
@@ -539,7 +539,7 @@ void exec_node(struct engine *e, struct run *r, size_t i,
 	pthread_mutex_lock(&e->mu);
 	snprintf(c.real, sizeof(c.real), "%s", r->dir);
 	pthread_mutex_unlock(&e->mu);
-	if (access("/proc/self/fd", X_OK) == 0)
+	if (e->proc_fd)
 		snprintf(c.dir, sizeof(c.dir), "/proc/self/fd/%d", r->dirfd);
 	else
 		snprintf(c.dir, sizeof(c.dir), "%s", c.real);
@@ -550,7 +550,7 @@ void exec_node(struct engine *e, struct run *r, size_t i,
 
 	if (gather_inputs(&c, &in, res) == 0) {
 		write_inputs_json(&c, &in);
-		if (gn->cache && cache_fetch(&c, res)) {
+		if (r->nodes[i].cacheable && cache_fetch(&c, res)) {
 			clock_gettime(CLOCK_REALTIME, &c.end);
 			write_time(&c, NULL, 1);
 		} else {

@@ -230,6 +230,12 @@ EOF
 wait_run nocache >/dev/null
 t_eq "\"cache\": false runs the node and its descendants" "succeeded succeeded" \
 	"$(for n in a b; do node_status nocache $n; done | xargs)"
+before=$(ls "$STATE/cache/alice" | wc -l)
+submit nocache2 < <(rd nocache/graph.json)
+wait_run nocache2 >/dev/null
+t_eq "and again, without adding to the cache what can never be reused" \
+	"succeeded succeeded $before" \
+	"$(for n in a b; do node_status nocache2 $n; done | xargs) $(ls "$STATE/cache/alice" | wc -l)"
 as alice sh -c "sed -i 's/print(\"inc\"/print(\"plus one\"/' '$SK/inc.md'"
 submit chain5 < <(rd chain/graph.json)
 wait_run chain5 >/dev/null
