@@ -783,8 +783,9 @@ int engine_submit(struct engine *e, const struct run_owner *o,
 		  const char *name, struct graph *g, struct run_skills *skills,
 		  const char *json, size_t len)
 {
-	char dir[4096];
+	char dir[4096], tmp[4096];
 	struct run *r, *old;
+	uint64_t seq;
 	int rc;
 
 	if (!valid_name(name) || !g->order) {
@@ -810,25 +811,24 @@ int engine_submit(struct engine *e, const struct run_owner *o,
 	if (rc)
 		goto out_run;
 
+	/* The record is written under a hidden name, outside the lock
+	 * (its input files may be large), then renamed into place. */
 	pthread_mutex_lock(&e->mu);
-	old = run_find(e, o->user, name);
-	if (old && !old->rejected) {
-		pthread_mutex_unlock(&e->mu);
-		rc = -EEXIST;
+	seq = ++e->seq;
+	pthread_mutex_unlock(&e->mu);
+	snprintf(tmp, sizeof(tmp), "%s/%s/.new-%d-%llu", e->runs_dir,
+		 o->user, (int)getpid(), (unsigned long long)seq);
+	free(r->dir);
+	r->dir = strdup(tmp);
+	if (!r->dir) {
+		rc = -ENOMEM;
 		goto out_run;
 	}
-	if (old)
-		run_discard(e, old);
 	rc = record_create(e, r, json, len);
 	if (!rc)
 		rc = write_input_files(r);
-	if (rc) {
-		run_close_files(r);
-		/* before another submit may make it */
-		runner_work_remove(dir);
-		pthread_mutex_unlock(&e->mu);
-		goto out_run;
-	}
+	if (rc)
+		goto out_tmp;
 	r->status = RUN_QUEUED;
 	write_status(r);
 	write_progress(r);
@@ -836,6 +836,33 @@ int engine_submit(struct engine *e, const struct run_owner *o,
 	run_log(r, "run '%s' queued: %zu nodes", name, r->g->nnodes);
 	json_line(r, NULL, "run_queued", "nodes",
 		  json_integer((json_int_t)r->g->nnodes), NULL, NULL);
+
+	pthread_mutex_lock(&e->mu);
+	old = run_find(e, o->user, name);
+	if (old && !old->rejected) {
+		pthread_mutex_unlock(&e->mu);
+		rc = -EEXIST;
+		goto out_tmp;
+	}
+	if (old)
+		run_discard(e, old);
+	if (rename(tmp, dir) && (errno == ENOTEMPTY || errno == EEXIST)) {
+		runner_work_remove(dir);	/* a leftover nobody knew of */
+		rename(tmp, dir);
+	}
+	if (access(dir, F_OK)) {
+		rc = -errno;
+		pthread_mutex_unlock(&e->mu);
+		goto out_tmp;
+	}
+	free(r->dir);
+	r->dir = strdup(dir);
+	if (!r->dir) {		/* the record is in place: forget it */
+		pthread_mutex_unlock(&e->mu);
+		runner_work_remove(dir);
+		rc = -ENOMEM;
+		goto out_run;
+	}
 	run_insert(e, r);
 	if (r->g->nnodes == 0)
 		run_finish(r);
@@ -844,6 +871,9 @@ int engine_submit(struct engine *e, const struct run_owner *o,
 	notify(e);
 	return 0;
 
+out_tmp:
+	run_close_files(r);
+	runner_work_remove(tmp);
 out_run:
 	pthread_mutex_lock(&e->mu);
 	run_unref(r);

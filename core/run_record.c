@@ -244,6 +244,12 @@ static int load_user(struct engine *e, const char *user)
 		struct run *r;
 		struct stat sb;
 
+		if (!strncmp(de->d_name, ".new-", 5)) {
+			/* a record a stopped daemon was still writing */
+			snprintf(dir, sizeof(dir), "%s/%s", udir, de->d_name);
+			runner_work_remove(dir);
+			continue;
+		}
 		if (de->d_name[0] == '.' || strlen(de->d_name) > RUN_NAME_MAX)
 			continue;
 		snprintf(dir, sizeof(dir), "%s/%s", udir, de->d_name);
