@@ -162,6 +162,13 @@ t_eq "an empty series fails" failed "$(sk_run plotempty plot '{"y": [[1, 2], []]
 t_eq "and names the series" yes "$(has plotempty n 'y\[1\] \(series 2\) is empty')"
 t_eq "an unknown kind fails" failed "$(sk_run plotpie plot '{"y": [1, 2], "kind": "pie"}')"
 t_eq "and lists the kinds" yes "$(has plotpie n "kind must be one of line, scatter, bar, got 'pie'")"
+t_eq "a log x axis plots a frequency sweep" succeeded \
+	"$(sk_run plotlog plot '{"y": [0, -3, -20, -40], "x": [10, 159, 1590, 15900], "xscale": "log", "yscale": "linear"}')"
+t_eq "and its SVG has decade ticks (10^2, 10^3, 10^4)" yes \
+	"$(as alice grep -c '10^{[234]}' "$(sk_path plotlog n plot.svg)" | awk '{ print ($1 >= 3) ? "yes" : $1 }')"
+t_eq "a log axis with a value <= 0 fails" failed \
+	"$(sk_run plotlog0 plot '{"y": [1, 2], "x": [0, 1], "xscale": "log"}')"
+t_eq "and names the value" yes "$(has plotlog0 n 'xscale is log but value 0 of series 1 is 0.0')"
 t_eq "too many scatter points fail before drawing" failed \
 	"$(sk_run plotbig plot "{\"y\": $(seq 0 20000 | jq -sc .), \"kind\": \"scatter\"}")"
 t_eq "and say the limit" yes "$(has plotbig n 'y has 20001 points; a scatter plot draws at most 20000')"
