@@ -4,6 +4,7 @@
 #include "core/engine_int.h"
 #include "core/log.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -322,6 +323,27 @@ static void cache_dir_of(struct job_ctx *c, char *out, size_t cap)
 		 sha256_hex(c->r->nodes[c->i].key, hex));
 }
 
+/* 1 when the folder `name` under `dirfd` holds anything. Its link count
+ * cannot tell: it counts subfolders, not files. */
+static int dir_has_entries(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+			O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	int any = 0;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	while (!any && (de = readdir(d)))
+		any = strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	closedir(d);
+	return any;
+}
+
 /* A cached result, copied into the record: 1 when there was one. */
 static int cache_fetch(struct job_ctx *c, struct exec_result *res)
 {
@@ -329,7 +351,6 @@ static int cache_fetch(struct job_ctx *c, struct exec_result *res)
 	uint64_t cap = c->lim.file_mb << 20;
 	json_t *outputs;
 	char *text = NULL;
-	struct stat st;
 	int fd, files, rc;
 
 	cache_dir_of(c, dir, sizeof(dir));
@@ -337,9 +358,7 @@ static int cache_fetch(struct job_ctx *c, struct exec_result *res)
 	if (fd < 0)
 		return 0;
 	rec_get(fd, "outputs.json", 64u << 20, &text);
-	/* an empty out/ has no entries but . and .. */
-	files = fstatat(fd, "out", &st, AT_SYMLINK_NOFOLLOW) ||
-		!S_ISDIR(st.st_mode) || st.st_nlink != 2 || st.st_size > 4096;
+	files = dir_has_entries(fd, "out");
 	close(fd);
 	outputs = text ? json_loads(text, 0, NULL) : NULL;
 	free(text);
@@ -511,7 +530,11 @@ static void run_code(struct job_ctx *c, struct inputs *in,
 		res->error = strdup("cancelled");
 		break;
 	default:
-		fail(res, "%s", rr.error ? rr.error : "failed");
+		/* As the runner kept it: its end says what went wrong. */
+		res->st = NODE_FAILED;
+		free(res->error);
+		res->error = rr.error ? rr.error : strdup("failed");
+		rr.error = NULL;
 		break;
 	}
 	write_time(c, &rr, 0);

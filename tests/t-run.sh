@@ -195,6 +195,37 @@ t_eq "the traceback points into the skill file" yes \
 t_eq "the run's error names the node" yes \
 	"$(rd broken/error | grep -q "^node 'bad': " && echo yes)"
 t_eq "progress counts every node" 5/5 "$(rd broken/progress)"
+put_skill deep.md <<'EOF'
+---
+name: Deep
+description: Fails at the bottom of a deep recursion, so its traceback is long.
+type: python
+inputs:
+  - {name: x, type: number, default: 1}
+outputs:
+  - {name: y, type: number}
+---
+Recurses.
+
+```python
+def down(n):
+    if n == 0:
+        raise ValueError("the message at the very end")
+    return other(n - 1) + 1
+
+def other(n):
+    return down(n) + 1
+
+def execute(inputs):
+    return {"y": down(40)}
+```
+EOF
+echo '{"nodes": [{"id": "d", "skill": "deep", "inputs": {}}]}' | submit deep >/dev/null
+wait_run deep >/dev/null
+t_eq "a traceback longer than 1 KiB keeps its last line, the message" \
+	"ValueError: the message at the very end" "$(rd deep/nodes/d/error | tail -n 1)"
+t_eq "and is longer than 1 KiB" yes \
+	"$(rd deep/nodes/d/error | wc -c | awk '{ print ($1 > 1024) ? "yes" : $1 }')"
 
 # --- the cache -----------------------------------------------------------------
 submit chain2 < <(rd chain/graph.json)
@@ -387,6 +418,14 @@ t_eq "the file it wrote in out/ is an output" 'stdin was {"x":21}' \
 	"$(rd shrun/outputs/d/note.txt | sed 's/: /:/g')"
 t_eq "outputs named .dotfile or *.tmp are listed too" ".dotfile note.txt plan.tmp y" \
 	"$(as alice ls -A "$RUN/shrun/outputs/d" | xargs)"
+# A cached node's out/ files (a folder of files only) come with it.
+echo '{"nodes": [{"id": "d", "skill": "double", "inputs": {"x": 21}}]}' | submit shrun2 >/dev/null
+t_eq "the sh node again comes from the cache" "succeeded cached" \
+	"$(wait_run shrun2) $(node_status shrun2 d)"
+t_eq "with the files it wrote in out/" ".dotfile note.txt plan.tmp y" \
+	"$(as alice ls -A "$RUN/shrun2/outputs/d" | xargs)"
+t_eq "their content as the first run wrote it" 'stdin was {"x":21}' \
+	"$(rd shrun2/outputs/d/note.txt | sed 's/: /:/g')"
 echo '{"nodes": [{"id": "rc", "skill": "rc", "inputs": {"r": 1000, "c": 1e-6}}]}' | submit spicerun >/dev/null
 t_eq "a spice node succeeds" succeeded "$(wait_run spicerun)"
 tau=$(as alice python3 -c "
