@@ -5,8 +5,11 @@ KIND is svg (parses as XML with an <svg> root and a viewBox or size),
 png or gif (decodes with PIL; a gif may be asked to have frames with
 --frames N), gltf (glTF 2.0 JSON: asset.version "2.0", every buffer a
 data: URI whose decoded length is its byteLength, every bufferView and
-accessor inside its buffer, every index in range), json, csv (parses, all
-rows the same length) or md (non-empty UTF-8 text with a '# ' title).
+accessor inside its buffer, accessors aligned to their component size,
+every index in range, triangle lists a multiple of 3 long, POSITION
+min/max equal to the data's, every node's mesh, camera, children and
+KHR_lights_punctual light present), json, csv (parses, all rows the same
+length) or md (non-empty UTF-8 text with a '# ' title).
 Prints one line per problem and exits 1 if there is any.
 """
 import base64
@@ -80,6 +83,13 @@ def check_gltf(path, opts):
         if need > v["byteLength"]:
             raise ValueError("accessor %d needs %d bytes, its view has %d"
                              % (i, need, v["byteLength"]))
+        # glTF 2.0 3.6.2.4: viewers read through typed arrays, which need
+        # the start aligned to the component size.
+        start = v.get("byteOffset", 0) + a.get("byteOffset", 0)
+        if start % COMPONENT_SIZE[a["componentType"]]:
+            raise ValueError("accessor %d starts at byte %d, not a multiple "
+                             "of its component size %d"
+                             % (i, start, COMPONENT_SIZE[a["componentType"]]))
     meshes = g.get("meshes", [])
     if not meshes:
         raise ValueError("no meshes")
@@ -101,13 +111,52 @@ def check_gltf(path, opts):
                                      % (max(idx), pos["count"]))
             if "material" in p and p["material"] >= len(g.get("materials", [])):
                 raise ValueError("primitive names a missing material")
+            count = accs[p["indices"]]["count"] if "indices" in p \
+                else pos["count"]
+            if p.get("mode", 4) == 4 and count % 3:
+                raise ValueError("a triangle primitive has %d indices, not a "
+                                 "multiple of 3" % count)
+            check_bounds(pos, views, data)
+    lights = g.get("extensions", {}).get("KHR_lights_punctual",
+                                          {}).get("lights", [])
     for i, n in enumerate(g.get("nodes", [])):
         if "mesh" in n and n["mesh"] >= len(meshes):
             raise ValueError("node %d names a missing mesh" % i)
+        if "camera" in n and n["camera"] >= len(g.get("cameras", [])):
+            raise ValueError("node %d names a missing camera" % i)
+        if any(c >= len(g["nodes"]) for c in n.get("children", [])):
+            raise ValueError("node %d has a missing child" % i)
+        light = n.get("extensions", {}).get("KHR_lights_punctual")
+        if light is not None:
+            if "KHR_lights_punctual" not in g.get("extensionsUsed", []):
+                raise ValueError("node %d has a light but extensionsUsed "
+                                 "lacks KHR_lights_punctual" % i)
+            if light.get("light", len(lights)) >= len(lights):
+                raise ValueError("node %d names a missing light" % i)
     for s in g.get("scenes", []):
         for n in s.get("nodes", []):
             if n >= len(g.get("nodes", [])):
                 raise ValueError("scene names a missing node %d" % n)
+
+
+def check_bounds(pos, views, data):
+    """POSITION min/max must be the data's (glTF 2.0 3.6.2.5)."""
+    import struct
+    if pos["componentType"] != 5126 or pos["type"] != "VEC3":
+        return
+    v = views[pos["bufferView"]]
+    off = v.get("byteOffset", 0) + pos.get("byteOffset", 0)
+    stride = v.get("byteStride", 12)
+    raw = data[v["buffer"]]
+    pts = [struct.unpack_from("<3f", raw, off + k * stride)
+           for k in range(pos["count"])]
+    for axis in range(3):
+        col = [p[axis] for p in pts]
+        for name, want in (("min", min(col)), ("max", max(col))):
+            got = pos[name][axis]
+            if abs(got - want) > 1e-6 * max(1.0, abs(want)):
+                raise ValueError("POSITION %s[%d] is %r, the data's is %r"
+                                 % (name, axis, got, want))
 
 
 def check_json(path, opts):
