@@ -95,6 +95,7 @@ umount:
 bench: all $(TEST_TOOLS)
 	scripts/bench-fs
 	scripts/bench-run
+	scripts/bench-workflows
 
 # The fuzz targets of the skill and graph parsers (need clang); `make fuzz
 # FUZZ_TIME=600` fuzzes each for ten minutes, new inputs in
