@@ -72,6 +72,17 @@ t_eq "vqe-h2 again: succeeds" succeeded "$(as alice timeout 120 cat "$SK_RUN/vqe
 t_eq "vqe-h2 again: every node is cached" "cached=4" "$(node_statuses vqe-again)"
 t_eq "vqe-h2 again: the same energy" "$e" "$(sk_out vqe-again vqe eigenvalue)"
 
+# The README's "Try it": a longer bond reruns everything and stays exact;
+# a new plot title reruns only the plot.
+as alice sh -c "sed 's/\"bond_length\": 0.7414/\"bond_length\": 1.0/' '$SK_RUN/vqe-h2/graph.json' > '$SK_RUN/h2-long.json'"
+t_eq "vqe-h2 at 1.0 Å: succeeds" succeeded "$(as alice timeout 300 cat "$SK_RUN/h2-long/wait")"
+sk_py "vqe-h2 at 1.0 Å: VQE within chemical accuracy of exact (-1.10115 Ha)" \
+	'import sys; e, x = float(sys.argv[1]), float(sys.argv[2]); assert abs(e - x) < 1.6e-3 and abs(x + 1.10115) < 1e-4, (e, x)' \
+	"$(sk_out h2-long vqe eigenvalue)" "$(sk_out h2-long vqe exact_energy)"
+as alice sh -c "sed 's/VQE convergence, H2/Convergence of VQE for H2/' '$SK_RUN/vqe-h2/graph.json' > '$SK_RUN/retitled.json'"
+t_eq "vqe-h2 retitled: only the plot runs again" "succeeded cached cached cached" \
+	"$(as alice timeout 300 cat "$SK_RUN/retitled/wait" >/dev/null; as alice sh -c "cat '$SK_RUN'/retitled/nodes/*/status" | xargs)"
+
 # --- h2-dissociation: 9 parallel branches --------------------------------------
 t_eq "h2-dissociation succeeds" succeeded "$(start h2-dissociation)"
 R=$(jq -c '[.nodes[] | select(.skill == "hamiltonian-builder") | .inputs.bond_length]' "$WF/h2-dissociation.json")
