@@ -376,8 +376,6 @@ sk_files "chain: turntable.gif is valid with 24 frames" --frames 24 gif \
 t_eq "chain: 6144 triangles reach the renderer" 6144 "$(sk_out chain render triangles)"
 rw=$(wall chain render)
 echo "# render of 6144 triangles, 320x240, still + 24 frames: wall $rw s"
-sk_py "chain: the render node took $rw s (under 40 s)" "
-import sys; assert float(sys.argv[1]) < 40" "$rw"
 
 # The same chain with a larger image: mesh, material and scene come from
 # the cache, and their files must still reach the renderer and the user.
