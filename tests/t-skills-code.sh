@@ -31,6 +31,14 @@ assert sys.argv[1] == str(a), sys.argv[1][:40]
 assert len(str(a)) == 209 and str(a).endswith("875")' "$f1000"
 t_eq "sequence is not returned unless asked" no \
 	"$(as alice test -e "$SK_RUN/fib1000/outputs/n/sequence" && echo yes || echo no)"
+# The top of the range: 20,899 digits, more than python's default limit of
+# 4,300 for int -> str.
+t_eq "fibonacci(100000), the largest n allowed, runs" succeeded "$(sk_run fib100k fibonacci '{"n": 100000}')"
+t_eq "F(100000) has 20899 digits" 20899 "$(sk_out fib100k n digits)"
+sk_py "F(100000) equals an independent iteration" \
+	'import sys; sys.set_int_max_str_digits(0); a, b = 0, 1
+for _ in range(100000): a, b = b, a + b
+assert str(a) == open(sys.argv[1]).read().strip(), "differs"' "$(sk_path fib100k n value)"
 
 t_eq "fibonacci(10) with the sequence runs" succeeded \
 	"$(sk_run fibseq fibonacci '{"n": 10, "sequence": true}')"
