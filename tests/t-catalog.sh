@@ -5,6 +5,11 @@ set -u
 source "$(dirname "$0")/lib.sh"
 t_begin
 lfs_users
+# A system volume of fibonacci alone, so that the checks below do not
+# change with the shipped library.
+SYSTEM_SKILLS=$T_TMP/seed
+mkdir -p "$SYSTEM_SKILLS/code"
+cp "$T_TOP/skills/code/fibonacci.md" "$SYSTEM_SKILLS/code/"
 lfs_mount || { t_fail "mount"; t_done; exit 1; }
 
 A=$MNT/user/alice/skills
