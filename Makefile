@@ -71,10 +71,18 @@ build/tests/%: tests/%.c
 
 TEST_TOOLS := build/tests/fsop $(patsubst scripts/%.c,build/tests/%,$(wildcard scripts/*.c))
 
+# The Khronos glTF validator, which tests/check-files.py runs on the 3D
+# skills' files (npm registry; scripts/install-deps brings npm).
+GLTF_VALIDATOR := build/npm/node_modules/gltf-validator/package.json
+$(GLTF_VALIDATOR):
+	@command -v npm >/dev/null || scripts/install-deps
+	npm install --prefix build/npm --no-audit --no-fund --loglevel=error \
+	    gltf-validator@2.0.0-dev.3.10
+
 check: deps
 	@$(MAKE) --no-print-directory check-run
 
-check-run: llmunixfs build/asan/llmunixfs $(UNIT_BIN) $(TEST_TOOLS)
+check-run: llmunixfs build/asan/llmunixfs $(UNIT_BIN) $(TEST_TOOLS) $(GLTF_VALIDATOR)
 	LLMUNIXFS=$(CURDIR)/build/asan/llmunixfs tests/run
 
 build/tests/%: scripts/%.c

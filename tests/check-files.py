@@ -8,13 +8,17 @@ data: URI whose decoded length is its byteLength, every bufferView and
 accessor inside its buffer, accessors aligned to their component size,
 every index in range, triangle lists a multiple of 3 long, POSITION
 min/max equal to the data's, every node's mesh, camera, children and
-KHR_lights_punctual light present), json, csv (parses, all rows the same
+KHR_lights_punctual light present, and no error or warning from the
+Khronos glTF validator, tests/gltf-validate.js, which `make check`
+installs into build/npm), json, csv (parses, all rows the same
 length) or md (non-empty UTF-8 text with a '# ' title).
 Prints one line per problem and exits 1 if there is any.
 """
 import base64
 import csv
 import json
+import os
+import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
@@ -137,6 +141,7 @@ def check_gltf(path, opts):
         for n in s.get("nodes", []):
             if n >= len(g.get("nodes", [])):
                 raise ValueError("scene names a missing node %d" % n)
+    khronos_validate(path)
 
 
 def check_bounds(pos, views, data):
@@ -157,6 +162,21 @@ def check_bounds(pos, views, data):
             if abs(got - want) > 1e-6 * max(1.0, abs(want)):
                 raise ValueError("POSITION %s[%d] is %r, the data's is %r"
                                  % (name, axis, got, want))
+
+
+def khronos_validate(path):
+    """The Khronos validator's errors and warnings, as one message."""
+    top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if not os.path.isdir(os.path.join(top, "build", "npm", "node_modules",
+                                      "gltf-validator")):
+        raise ValueError("the Khronos glTF validator is not installed "
+                         "(make build/npm/node_modules/gltf-validator/"
+                         "package.json, or make check)")
+    r = subprocess.run(["node", os.path.join(top, "tests", "gltf-validate.js"),
+                        path], capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        raise ValueError("Khronos validator: " +
+                         (r.stdout + r.stderr).strip().replace("\n", "; "))
 
 
 def check_json(path, opts):
