@@ -140,6 +140,9 @@ void run_close_files(struct run *r);
 void run_insert(struct engine *e, struct run *r);
 
 /* run_keys.c */
-int run_input_is_file(const struct graph_node *n, const char *port);
+/* 1 when the link `gi` into `n` brings a file: into a `file` input, or
+ * from a `file` output into an `any` input (the file, not its name). */
+int run_link_is_file(const struct graph *g, const struct graph_node *n,
+		     const struct graph_input *gi);
 
 #endif

@@ -158,7 +158,7 @@ static int gather_inputs(struct job_ctx *c, struct inputs *in,
 		if (!v)
 			return fail(res, "input '%s': node '%s' gave no output "
 				    "'%s'", gi->port, up, gi->from_port);
-		if (run_input_is_file(gn, gi->port)) {
+		if (run_link_is_file(c->r->g, gn, gi)) {
 			const char *name = json_string_value(v);
 			char path[4600];
 			size_t n = in->nfiles;

@@ -9,13 +9,19 @@
 
 #define KEY_VERSION "llmunix-node-key-1\n"
 
+static const struct skill_port *port_of(const struct skill_port *v,
+				       size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i].name, name) == 0)
+			return &v[i];
+	return NULL;
+}
+
 static const struct skill_port *skill_input(const struct skill *sk,
 					    const char *port)
 {
-	for (size_t i = 0; i < sk->ninputs; i++)
-		if (strcmp(sk->inputs[i].name, port) == 0)
-			return &sk->inputs[i];
-	return NULL;
+	return port_of(sk->inputs, sk->ninputs, port);
 }
 
 static const struct graph_input *node_input(const struct graph_node *n,
@@ -136,9 +142,18 @@ int run_keys(const struct graph *g, const uint8_t (*skill_hash)[SHA256_LEN],
 	return 0;
 }
 
-int run_input_is_file(const struct graph_node *n, const char *port)
+int run_link_is_file(const struct graph *g, const struct graph_node *n,
+		     const struct graph_input *gi)
 {
-	const struct skill_port *p = n->sk ? skill_input(n->sk, port) : NULL;
+	const struct skill_port *p = n->sk ? skill_input(n->sk, gi->port) :
+					     NULL;
+	const struct skill *up;
 
+	if (!p || p->type == SKILL_PORT_FILE)
+		return p != NULL;
+	if (p->type != SKILL_PORT_ANY || gi->from == GRAPH_NONE)
+		return 0;
+	up = g->nodes[gi->from].sk;
+	p = up ? port_of(up->outputs, up->noutputs, gi->from_port) : NULL;
 	return p && p->type == SKILL_PORT_FILE;
 }

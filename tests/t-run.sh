@@ -482,6 +482,38 @@ t_eq "the node read the file" 3 "$(rd files/outputs/count/lines)"
 t_eq "it was read-only in the sandbox" "data.csv has 3 lines; writable: no" "$(rd files/outputs/count/summary.txt)"
 t_eq "a file output feeds the next node's file input" "summary.txt has 1 lines; writable: no" \
 	"$(rd files/outputs/again/summary.txt)"
+put_skill peek.md <<'EOF'
+---
+name: Peek
+description: Says what an input of type any holds, and reads it when it is a file.
+type: python
+inputs:
+  - {name: v, type: any, required: true}
+outputs:
+  - {name: seen, type: string}
+---
+Peeks.
+
+```python
+import os
+
+def execute(inputs):
+    v = inputs["v"]
+    if isinstance(v, str) and os.path.isfile(v):
+        return {"seen": "file %s: %s" % (v, open(v).read().strip())}
+    return {"seen": "value %r" % (v,)}
+```
+EOF
+submit anyfile <<'EOF'
+{"nodes": [
+ {"id": "count", "skill": "lines", "inputs": {"doc": "user/alice/skills/data.csv"}},
+ {"id": "f", "skill": "peek", "inputs": {"v": {"from": "count.summary"}}},
+ {"id": "n", "skill": "peek", "inputs": {"v": {"from": "count.lines"}}}]}
+EOF
+t_eq "a file output linked into an 'any' input brings the file, not its name" \
+	"file /work/in/v/summary.txt: data.csv has 3 lines; writable: no" \
+	"$(wait_run anyfile >/dev/null; rd anyfile/outputs/f/seen)"
+t_eq "a value linked into an 'any' input stays a value" "value 3" "$(rd anyfile/outputs/n/seen)"
 echo '{"nodes": [{"id": "c", "skill": "lines", "inputs": {"doc": "user/bob/skills/none.csv"}}]}' | submit nofile >/dev/null
 t_eq "a file input that is not there is named" yes \
 	"$(rd nofile/error | grep -q "node 'c': input 'doc': no file 'user/bob/skills/none.csv' that you may read" && echo yes)"
