@@ -240,12 +240,18 @@ md = open(sys.argv[1]).read()
 lines = md.splitlines()
 assert lines[0] == "# Fibonacci | report", lines[0]
 for row in ("| F(100) | 354224848179261915075 |", "| digits | 21 |",
-            "| points | 11 |", "| plot | plot.svg |", "| r6 | 0.1 |",
+            "| points | 11 |", "| plot | file [plot.svg](plot.svg) |", "| r6 | 0.1 |",
+            "![plot.svg](plot.svg)",
             "| F(0..10) | array of 11 strings: first 0, last 55 |",
             "[\"0\", \"1\", \"1\", \"2\", \"3\", \"5\", \"8\", \"13\", \"21\", \"34\", \"55\"]",
             "## Notes", "F(n) by *fast doubling*."):
     assert row in lines, (row, md)
 ' "$(sk_path export1 n report.md)"
+t_eq "the plot linked into r5 came as a file and sits next to the report" "plot.svg" \
+	"$(as alice ls "$SK_RUN/export1/outputs/n" | grep -x plot.svg)"
+t_check "it is the plot's own SVG, byte for byte" \
+	as alice cmp "$(sk_path export1 p plot.svg)" "$(sk_path export1 n plot.svg)"
+t_eq "the files output names it" '["plot.svg"]' "$(sk_out export1 n files | jq -c .)"
 sk_py "results.json round-trips every value exactly (F(100) as the same string)" '
 import json, sys
 got = json.load(open(sys.argv[1]))

@@ -62,6 +62,8 @@ sk_py "vqe-h2: results.json holds the same energy" \
 	"$(sk_path vqe-h2 report results.json)" "$e"
 t_eq "vqe-h2: the report has its title" yes \
 	"$(as alice grep -q 'VQE ground state of H2' "$(sk_path vqe-h2 report report.md)" && echo yes)"
+t_eq "vqe-h2: the report shows the convergence plot, copied next to it" "yes yes" \
+	"$(as alice grep -q '^!\[plot.svg\](plot.svg)$' "$(sk_path vqe-h2 report report.md)" && echo yes) $(as alice cmp -s "$(sk_path vqe-h2 report plot.svg)" "$(sk_path vqe-h2 convergence plot.svg)" && echo yes)"
 t_eq "vqe-h2: the convergence plot has its title" yes \
 	"$(as alice grep -q 'VQE convergence' "$(sk_path vqe-h2 convergence plot.svg)" && echo yes)"
 all_files_valid vqe-h2
@@ -73,14 +75,15 @@ t_eq "vqe-h2 again: every node is cached" "cached=4" "$(node_statuses vqe-again)
 t_eq "vqe-h2 again: the same energy" "$e" "$(sk_out vqe-again vqe eigenvalue)"
 
 # The README's "Try it": a longer bond reruns everything and stays exact;
-# a new plot title reruns only the plot.
+# a new plot title reruns the plot and the report that shows it.
 as alice sh -c "sed 's/\"bond_length\": 0.7414/\"bond_length\": 1.0/' '$SK_RUN/vqe-h2/graph.json' > '$SK_RUN/h2-long.json'"
 t_eq "vqe-h2 at 1.0 Å: succeeds" succeeded "$(as alice timeout 300 cat "$SK_RUN/h2-long/wait")"
 sk_py "vqe-h2 at 1.0 Å: VQE within chemical accuracy of exact (-1.10115 Ha)" \
 	'import sys; e, x = float(sys.argv[1]), float(sys.argv[2]); assert abs(e - x) < 1.6e-3 and abs(x + 1.10115) < 1e-4, (e, x)' \
 	"$(sk_out h2-long vqe eigenvalue)" "$(sk_out h2-long vqe exact_energy)"
 as alice sh -c "sed 's/VQE convergence, H2/Convergence of VQE for H2/' '$SK_RUN/vqe-h2/graph.json' > '$SK_RUN/retitled.json'"
-t_eq "vqe-h2 retitled: only the plot runs again" "succeeded cached cached cached" \
+t_eq "vqe-h2 retitled: the plot and the report that shows it run again, the rest is cached" \
+	"succeeded cached succeeded cached" \
 	"$(as alice timeout 300 cat "$SK_RUN/retitled/wait" >/dev/null; as alice sh -c "cat '$SK_RUN'/retitled/nodes/*/status" | xargs)"
 
 # --- h2-dissociation: 9 parallel branches --------------------------------------
@@ -116,6 +119,9 @@ sk_py "rc-filter: f(-3 dB) within 1% of 1/(2πRC) = 159.155 Hz" \
 sk_py "rc-filter: the report's CSV has tau and f3db" \
 	'import sys, csv; rows = {r[0]: r[1] for r in csv.reader(open(sys.argv[1]))}; assert "tau_s" in rows and "f3db_hz" in rows, rows' \
 	"$(sk_path rc-filter report results.csv)"
+t_eq "rc-filter: the report holds both plots, the second renamed" \
+	"![plot.svg](plot.svg) ![frequency_response-plot.svg](frequency_response-plot.svg)" \
+	"$(as alice grep '^!\[' "$(sk_path rc-filter report report.md)" | xargs)"
 all_files_valid rc-filter
 
 # --- 3d-scene ---------------------------------------------------------------------
