@@ -66,7 +66,7 @@ sk_py "an empty cell is missing: count 3, stats over the 3 values" \
 	"$CHECK_STATS" "$(sk_out cities n stats)" \
 	'{"population, thousands": [2148, 513, 236], "area": [105.4, 47.87, 71.92, 34.8]}'
 t_eq "the skipped columns are named with the first bad row and value" \
-	'{"city":"row 2: '"'Paris, FR'"' is not a number","note":"row 2: '"'capital'"' is not a number"}' \
+	'{"city":"text: row 2 is '"'Paris, FR'"'","note":"text: row 2 is '"'capital'"'"}' \
 	"$(sk_out cities n skipped | jq -c .)"
 t_eq "rows counts the data rows" 4 "$(sk_out cities n rows)"
 echo "# wall: csv-stats text $(wall ans n) s, file $(wall cities n) s"
@@ -80,6 +80,15 @@ t_eq "repeated and empty header names are made unique" succeeded \
 	"$(sk_run dupcols csv-stats "{\"text\": $(json_of $'v,v,\n1,2,3\n4,5,6\n')}")"
 t_eq "as v, v_2 and col3" '["v","v_2","col3"]' "$(sk_out dupcols n columns | jq -c .)"
 
+t_eq "NA, N/A, null and an empty cell are missing values" succeeded \
+	"$(sk_run na csv-stats "{\"text\": $(json_of $'x,y\n1,NA\n2,n/a\n3,null\n4,\n5,7\n')}")"
+t_eq "so y has count 1 and x count 5" "1 5" "$(sk_out na n stats | jq -r '"\(.y.count) \(.x.count)"')"
+t_eq "a column of numbers with a text cell fails" failed \
+	"$(sk_run mixed1 csv-stats "{\"text\": $(json_of $'price,qty\n9.5,1\n8,2\nfree,3\n')}")"
+t_eq "and names the text cell and a number of the same column" yes \
+	"$(has mixed1 n "column 'price' mixes numbers and text: row 4 is 'free' but row 2 is '9.5'")"
+t_eq "also when the text comes first" yes \
+	"$(sk_run mixed2 csv-stats "{\"text\": $(json_of $'price\ntbd\n8\n')}" >/dev/null; has mixed2 n "column 'price' mixes numbers and text: row 2 is 'tbd' but row 3 is '8'")"
 t_eq "a ragged row fails" failed \
 	"$(sk_run ragged csv-stats "{\"text\": $(json_of $'a,b,c\n1,2,3\n4,5,6\n7,8\n')}")"
 t_eq "and names the row (counting the header) and the field counts" yes \
@@ -92,7 +101,7 @@ t_eq "and says so" yes "$(has neither n "exactly one of 'csv'.*got neither")"
 t_eq "a table with no numeric column fails" failed \
 	"$(sk_run nonum csv-stats "{\"text\": $(json_of $'name,town\nann,paris\nbob,lyon\n')}")"
 t_eq "and lists why each column was skipped" yes \
-	"$(has nonum n "no numeric column to summarise: name: row 2: 'ann' is not a number; town: row 2: 'paris'")"
+	"$(has nonum n "no numeric column to summarise: name: text: row 2 is 'ann'; town: text: row 2 is 'paris'")"
 
 # ------------------------------------------------------------------- plot
 PLOT3='{"y": [[1, 4, 9, 16], [1, 8, 27, 64], [2, 3, 4, 5]], "x": [1, 2, 3, 4],
