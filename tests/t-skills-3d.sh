@@ -379,19 +379,9 @@ echo "# render of 6144 triangles, 320x240, still + 24 frames: wall $rw s"
 
 # The same chain with a larger image: mesh, material and scene come from
 # the cache, and their files must still reach the renderer and the user.
-t_eq "re-running the chain at 400x300 runs" succeeded "$(sk_graph rerun <<'EOF'
-{"nodes": [
- {"id": "mesh", "skill": "mesh", "inputs": {"shape": "torus", "segments": 96, "rings": 32}},
- {"id": "mat", "skill": "material", "inputs": {"mesh": {"from": "mesh.gltf"},
-   "base_color": [0.9, 0.6, 0.1, 1], "metallic": 1, "roughness": 0.3}},
- {"id": "scene", "skill": "scene", "inputs": {"mesh1": {"from": "mat.gltf"},
-   "transforms": [{"rotation_deg": [60, 0, 0]}],
-   "camera": {"position": [0, 1.5, 3.5], "target": [0, 0, 0]},
-   "lights": [{"type": "directional", "direction": [-1, -1, -1]},
-              {"type": "point", "position": [2, 2, 2], "intensity": 20}]}},
- {"id": "render", "skill": "render", "inputs": {"scene": {"from": "scene.gltf"}, "width": 400, "height": 300, "frames": 0}}]}
-EOF
-)"
+t_eq "re-running the chain at 400x300 runs" succeeded "$(as alice cat "$SK_RUN/chain/graph.json" |
+	jq '(.nodes[] | select(.id == "render") | .inputs) += {"width": 400, "height": 300, "frames": 0}' |
+	sk_graph rerun)"
 t_eq "the upstream nodes were cached" "cached cached cached" \
 	"$(for n in mesh mat scene; do as alice cat "$SK_RUN/rerun/nodes/$n/status"; done | xargs)"
 sk_files "and their files are in the re-run's outputs" gltf \
