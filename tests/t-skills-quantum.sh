@@ -71,7 +71,7 @@ assert abs(w - float(sys.argv[2])) < 1e-9 and abs(H[i, i].real - float(sys.argv[
 	"$HB" "$(sk_out hb n exact_energy)" "$(sk_out hb n hf_energy)"
 
 t_eq "hamiltonian-builder: the 2-qubit form runs" succeeded \
-	"$(sk_run hb2 hamiltonian-builder '{"bond_length": 0.7414, "qubits": 2}')"
+	"$(sk_run hb2 hamiltonian-builder '{"bond_length": 0.7414, "n_qubits": 2}')"
 t_eq "hamiltonian-builder: the 2-qubit form has 5 terms" 5 "$(sk_out hb2 n terms)"
 sk_py "hamiltonian-builder: the 2-qubit Hamiltonian's lowest eigenvalue equals the 4-qubit FCI; <10|H|10> is E_HF" \
 	"$PAULI_PY"'h = json.loads(sys.argv[1]); H = dense(h); w = np.linalg.eigvalsh(H)[0]
@@ -110,8 +110,8 @@ assert len(rows) == 15 and 0.71 <= rf <= 0.74 and 0.70 <= rh <= 0.72, (rf, rh)' 
 
 fails hbneg hamiltonian-builder '{"bond_length": -1}' \
 	"hamiltonian-builder: bond_length -1" "bond_length must be a number between 0.1 and 10"
-fails hbq3 hamiltonian-builder '{"qubits": 3}' \
-	"hamiltonian-builder: qubits 3" "qubits must be 4"
+fails hbq3 hamiltonian-builder '{"n_qubits": 3}' \
+	"hamiltonian-builder: n_qubits 3" "n_qubits must be 4"
 
 # --- quantum-vqe -------------------------------------------------------------------
 # The showcase link: hamiltonian-builder.hamiltonian -> quantum-vqe.hamiltonian.
@@ -122,7 +122,7 @@ t_eq "quantum-vqe: the graph hamiltonian-builder -> quantum-vqe (ucc and hardwar
   {"id": "ucc", "skill": "quantum-vqe", "inputs": {"hamiltonian": {"from": "h.hamiltonian"}}},
   {"id": "hea", "skill": "quantum-vqe",
    "inputs": {"hamiltonian": {"from": "h.hamiltonian"}, "ansatz": "hardware-efficient", "layers": 2, "seed": 7}},
-  {"id": "h2q", "skill": "hamiltonian-builder", "inputs": {"bond_length": 0.7414, "qubits": 2}},
+  {"id": "h2q", "skill": "hamiltonian-builder", "inputs": {"bond_length": 0.7414, "n_qubits": 2}},
   {"id": "ucc2", "skill": "quantum-vqe", "inputs": {"hamiltonian": {"from": "h2q.hamiltonian"}}}]}
 EOF
 )"
