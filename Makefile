@@ -61,7 +61,7 @@ build/asan/%.o: %.c $(wildcard core/*.h fs/*.h)
 build/asan/llmunixfs: $(ASAN_OBJ)
 	$(CC) $(SANITIZE) -o $@ $^ $(LIBS)
 
-build/tests/unit-%: tests/unit/test-%.c tests/unit/unit.h $(ASAN_CORE)
+build/tests/unit-%: tests/unit/test-%.c tests/unit/unit.h tests/graph-skills.h $(ASAN_CORE)
 	@mkdir -p $(dir $@)
 	$(CC) $(SANITIZE) -Itests/unit -o $@ $< $(ASAN_CORE) $(LIBS)
 
@@ -122,7 +122,7 @@ build/fuzz/fuzz-skill: tests/fuzz/fuzz-skill.c $(SKILL_SRC) $(wildcard core/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(SKILL_SRC) $(PKG_LIBS)
 
-build/fuzz/fuzz-graph: tests/fuzz/fuzz-graph.c $(GRAPH_SRC) $(wildcard core/*.h)
+build/fuzz/fuzz-graph: tests/fuzz/fuzz-graph.c tests/graph-skills.h $(GRAPH_SRC) $(wildcard core/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(GRAPH_SRC) $(PKG_LIBS)
 
@@ -137,7 +137,7 @@ fuzz: build/fuzz/fuzz-skill build/fuzz/fuzz-graph
 
 # The replays include the fuzz targets' sources.
 build/tests/unit-fuzz-replay: tests/fuzz/fuzz-skill.c tests/unit/replay.h
-build/tests/unit-fuzz-graph: tests/fuzz/fuzz-graph.c tests/unit/replay.h
+build/tests/unit-fuzz-graph: tests/fuzz/fuzz-graph.c tests/graph-skills.h tests/unit/replay.h
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/skills

@@ -14,6 +14,7 @@
  *     -lyaml -lmd4c -ljansson */
 #include "core/graph.h"
 #include "core/skill.h"
+#include "tests/graph-skills.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -22,57 +23,19 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char *const fuzz_skill_texts[][2] = {
-	{ "src.md",
-	  "---\nname: src\ndescription: d\ninputs: []\noutputs:\n"
-	  "  - {name: n, type: integer}\n  - {name: x, type: number}\n"
-	  "  - {name: terms, type: array}\n  - {name: o, type: object}\n"
-	  "  - {name: s, type: string}\n  - {name: v, type: any}\n"
-	  "  - {name: f, type: file}\n  - {name: b, type: boolean}\n"
-	  "---\nA source.\n" },
-	{ "step.md",
-	  "---\nname: step\ndescription: d\ninputs:\n"
-	  "  - {name: x, type: number, required: true}\n"
-	  "  - {name: k, type: integer, default: 2}\n"
-	  "  - {name: req2, type: integer, required: true, default: 5}\n"
-	  "outputs:\n  - {name: y, type: number}\n---\nA step.\n" },
-	{ "join.md",
-	  "---\nname: join\ndescription: d\ninputs:\n"
-	  "  - {name: l, type: number, required: true}\n"
-	  "  - {name: r, type: number, required: true}\n"
-	  "outputs:\n  - {name: out, type: number}\n---\nA join.\n" },
-	{ "sink.md",
-	  "---\nname: sink\ndescription: d\ninputs:\n"
-	  "  - {name: i, type: integer, required: true}\n"
-	  "  - {name: x, type: number}\n  - {name: s, type: string}\n"
-	  "  - {name: b, type: boolean}\n  - {name: o, type: object}\n"
-	  "  - {name: a, type: array}\n  - {name: v, type: any}\n"
-	  "  - {name: f, type: file}\n"
-	  "outputs:\n  - {name: out, type: any}\n---\nA sink.\n" },
-	{ "files.md",
-	  "---\nname: files\ndescription: d\ninputs:\n"
-	  "  - {name: in, type: file, required: true}\n"
-	  "  - {name: opt, type: any, default: {a: [1, 2]}}\n"
-	  "  - {name: flag, type: boolean, default: false}\n"
-	  "  - {name: label, type: string, default: x}\n"
-	  "outputs:\n  - {name: out, type: file}\n"
-	  "  - {name: log, type: string}\n---\nFiles.\n" },
-};
-#define FUZZ_NSKILLS (sizeof(fuzz_skill_texts) / sizeof(fuzz_skill_texts[0]))
-
 /* Parsed once, kept until exit (reachable, so not a leak). */
-static struct skill *fuzz_skills[FUZZ_NSKILLS];
+static struct skill *fuzz_skills[GRAPH_NSKILLS];
 
 static void fuzz_load_skills(void)
 {
-	for (size_t i = 0; i < FUZZ_NSKILLS; i++) {
-		const char *t = fuzz_skill_texts[i][1];
+	for (size_t i = 0; i < GRAPH_NSKILLS; i++) {
+		const char *t = graph_skill_texts[i][1];
 		struct skill_errors e;
 
 		if (fuzz_skills[i])
 			continue;
 		skill_errors_init(&e);
-		if (skill_parse(&fuzz_skills[i], fuzz_skill_texts[i][0], t,
+		if (skill_parse(&fuzz_skills[i], graph_skill_texts[i][0], t,
 				strlen(t), &e) || e.n)
 			abort();
 		skill_errors_release(&e);
@@ -85,7 +48,7 @@ static int fuzz_lookup(void *arg, const char *name, const struct skill **out)
 	(void)arg;
 	if (strcmp(name, "broken") == 0)
 		return -EIO;
-	for (size_t i = 0; i < FUZZ_NSKILLS; i++)
+	for (size_t i = 0; i < GRAPH_NSKILLS; i++)
 		if (strcmp(fuzz_skills[i]->skill_id, name) == 0) {
 			*out = fuzz_skills[i];
 			return 0;

@@ -5,41 +5,14 @@
  * and hostile JSON. */
 #include "core/graph.h"
 #include "core/skill.h"
+#include "tests/graph-skills.h"
 #include "unit.h"
 
 #include <errno.h>
 #include <string.h>
 
-static const char *const skill_texts[][2] = {
-	{ "src.md",
-	  "---\nname: src\ndescription: d\ninputs: []\noutputs:\n"
-	  "  - {name: n, type: integer}\n  - {name: x, type: number}\n"
-	  "  - {name: terms, type: array}\n  - {name: o, type: object}\n"
-	  "  - {name: s, type: string}\n  - {name: v, type: any}\n"
-	  "  - {name: f, type: file}\n---\nA source.\n" },
-	{ "step.md",
-	  "---\nname: step\ndescription: d\ninputs:\n"
-	  "  - {name: x, type: number, required: true}\n"
-	  "  - {name: k, type: integer, default: 2}\n"
-	  "  - {name: req2, type: integer, required: true, default: 5}\n"
-	  "outputs:\n  - {name: y, type: number}\n---\nA step.\n" },
-	{ "join.md",
-	  "---\nname: join\ndescription: d\ninputs:\n"
-	  "  - {name: l, type: number, required: true}\n"
-	  "  - {name: r, type: number, required: true}\n"
-	  "outputs:\n  - {name: out, type: number}\n---\nA join.\n" },
-	{ "sink.md",
-	  "---\nname: sink\ndescription: d\ninputs:\n"
-	  "  - {name: i, type: integer, required: true}\n"
-	  "  - {name: x, type: number}\n  - {name: s, type: string}\n"
-	  "  - {name: b, type: boolean}\n  - {name: o, type: object}\n"
-	  "  - {name: a, type: array}\n  - {name: v, type: any}\n"
-	  "  - {name: f, type: file}\n"
-	  "outputs:\n  - {name: out, type: any}\n---\nA sink.\n" },
-};
-#define NSKILLS (sizeof(skill_texts) / sizeof(skill_texts[0]))
 
-static struct skill *skills[NSKILLS];
+static struct skill *skills[GRAPH_NSKILLS];
 static int lookup_fail;
 
 static int lookup(void *arg, const char *name, const struct skill **out)
@@ -47,7 +20,7 @@ static int lookup(void *arg, const char *name, const struct skill **out)
 	(void)arg;
 	if (lookup_fail)
 		return lookup_fail;
-	for (size_t i = 0; i < NSKILLS; i++)
+	for (size_t i = 0; i < GRAPH_NSKILLS; i++)
 		if (strcmp(skills[i]->skill_id, name) == 0) {
 			*out = skills[i];
 			return 0;
@@ -57,16 +30,16 @@ static int lookup(void *arg, const char *name, const struct skill **out)
 
 static void load_skills(void)
 {
-	for (size_t i = 0; i < NSKILLS; i++) {
+	for (size_t i = 0; i < GRAPH_NSKILLS; i++) {
 		struct skill_errors e;
-		const char *t = skill_texts[i][1];
+		const char *t = graph_skill_texts[i][1];
 
 		skill_errors_init(&e);
-		CHECK_INT_EQ(0, skill_parse(&skills[i], skill_texts[i][0], t,
+		CHECK_INT_EQ(0, skill_parse(&skills[i], graph_skill_texts[i][0], t,
 					    strlen(t), &e),
-			     "skill %s parses", skill_texts[i][0]);
+			     "skill %s parses", graph_skill_texts[i][0]);
 		CHECK_INT_EQ(0, e.n, "skill %s has no errors (%s)",
-			     skill_texts[i][0], e.n ? e.v[0].msg : "");
+			     graph_skill_texts[i][0], e.n ? e.v[0].msg : "");
 		skill_errors_release(&e);
 	}
 }
@@ -145,7 +118,7 @@ static void test_errors(void)
 	       " {\"id\": \"b\", \"skill\": \"step\", \"inputs\":"
 	       " {\"x\": {\"from\": \"a.q\"}}}]}",
 	       "node 'b': input 'x': node 'a' has no output 'q' (skill 'src' "
-	       "has outputs: n, x, terms, o, s, v, f)");
+	       "has outputs: n, x, terms, o, s, v, f, b)");
 	expect("missing required",
 	       "{\"nodes\": [{\"id\": \"a\", \"skill\": \"step\", "
 	       "\"inputs\": {\"k\": 1}}]}",
@@ -738,7 +711,7 @@ int main(void)
 	test_hostile();
 	test_mangled();
 	test_twice();
-	for (size_t i = 0; i < NSKILLS; i++)
+	for (size_t i = 0; i < GRAPH_NSKILLS; i++)
 		skill_free(skills[i]);
 	return unit_done();
 }
