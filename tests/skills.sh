@@ -10,6 +10,9 @@
 #   sk_out NAME NODE OUTPUT      an output of a node, as alice reads it
 #   sk_path NAME NODE FILE       the path of an output file in the mount
 #   sk_err NAME NODE             the node's error (traceback or limit)
+#   sk_fails NAME SKILL JSON DESC TEXT
+#                                two checks: the one-node run fails, and its
+#                                error contains TEXT (a fixed string)
 #   sk_py DESC PYTHON [ARGS...]  t_check of a python3 snippet run as alice;
 #                                sys.argv[1:] are ARGS
 #   sk_files DESC KIND PATH...   check-files.py KIND PATH... as alice
@@ -51,6 +54,18 @@ sk_run()
 sk_out() { as alice cat "$SK_RUN/$1/outputs/$2/$3" 2>&1; }
 sk_path() { printf '%s\n' "$SK_RUN/$1/outputs/$2/$3"; }
 sk_err() { as alice cat "$SK_RUN/$1/nodes/$2/error" 2>&1; }
+
+sk_fails()
+{
+	local err
+	t_eq "$4: the run fails" failed "$(sk_run "$1" "$2" "$3")"
+	err=$(sk_err "$1" n)
+	if printf '%s' "$err" | grep -qF -- "$5"; then
+		t_pass "$4: the error says '$5'"
+	else
+		t_fail "$4: the error says '$5'" "error: $(printf '%s' "$err" | tail -n 3)"
+	fi
+}
 
 sk_py()
 {

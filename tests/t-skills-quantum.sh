@@ -14,19 +14,6 @@ near()
 	sk_py "$1" 'import sys; v, r, t = map(float, sys.argv[1:4]); assert abs(v - r) < t, "%r is not within %g of %g" % (v, t, r)' "$2" "$3" "$4"
 }
 
-# fails NAME SKILL JSON WHAT PATTERN: the run fails and its error matches PATTERN
-fails()
-{
-	t_eq "$4: the run fails" failed "$(sk_run "$1" "$2" "$3")"
-	local err
-	err=$(sk_err "$1" n)
-	if printf '%s' "$err" | grep -q -- "$5"; then
-		t_pass "$4: the error says '$5'"
-	else
-		t_fail "$4: the error says '$5'" "error: $(printf '%s' "$err" | tail -n 3)"
-	fi
-}
-
 # The lowest eigenvalue of a Pauli-sum object, and <hf_state|H|hf_state>,
 # computed here independently of the skills (numpy.kron, qubit 0 leftmost).
 PAULI_PY='import sys, json, numpy as np
@@ -108,9 +95,9 @@ sk_py "hamiltonian-builder: the FCI curve has its minimum between 0.71 and 0.74 
 rf = min(rows, key=lambda r: r[1])[0]; rh = min(rows, key=lambda r: r[2])[0]
 assert len(rows) == 15 and 0.71 <= rf <= 0.74 and 0.70 <= rh <= 0.72, (rf, rh)' "$curve"
 
-fails hbneg hamiltonian-builder '{"bond_length": -1}' \
+sk_fails hbneg hamiltonian-builder '{"bond_length": -1}' \
 	"hamiltonian-builder: bond_length -1" "bond_length must be a number between 0.1 and 10"
-fails hbq3 hamiltonian-builder '{"n_qubits": 3}' \
+sk_fails hbq3 hamiltonian-builder '{"n_qubits": 3}' \
 	"hamiltonian-builder: n_qubits 3" "n_qubits must be 4"
 
 # --- quantum-vqe -------------------------------------------------------------------
@@ -189,17 +176,17 @@ t_eq "quantum-vqe: a 10-qubit field model (hardware-efficient, 1 layer) runs" su
 near "quantum-vqe: 10 qubits: exact energy -10 sqrt(1.25) = -11.18034" "$(sk_out ten n exact_energy)" -11.1803399 1e-6
 near "quantum-vqe: 10 qubits: VQE reaches it (within 1e-6)" "$(sk_out ten n eigenvalue)" -11.1803399 1e-6
 
-fails vbadp quantum-vqe '{"hamiltonian": {"n_qubits": 2, "terms": [{"pauli": "XQ", "coeff": 1}]}}' \
+sk_fails vbadp quantum-vqe '{"hamiltonian": {"n_qubits": 2, "terms": [{"pauli": "XQ", "coeff": 1}]}}' \
 	"quantum-vqe: Pauli letter Q" "unknown Pauli letter(s) 'Q'"
-fails vbadl quantum-vqe '{"hamiltonian": {"n_qubits": 2, "terms": [{"pauli": "ZZZ", "coeff": 1}]}}' \
+sk_fails vbadl quantum-vqe '{"hamiltonian": {"n_qubits": 2, "terms": [{"pauli": "ZZZ", "coeff": 1}]}}' \
 	"quantum-vqe: a 3-letter string on 2 qubits" "must be a string of 2 letters"
-fails vbadc quantum-vqe '{"hamiltonian": {"n_qubits": 1, "terms": [{"pauli": "Z", "coeff": "one"}]}}' \
+sk_fails vbadc quantum-vqe '{"hamiltonian": {"n_qubits": 1, "terms": [{"pauli": "Z", "coeff": "one"}]}}' \
 	"quantum-vqe: coefficient \"one\"" "coeff must be a finite real number"
-fails vbadn quantum-vqe '{"hamiltonian": {"n_qubits": 11, "terms": [{"pauli": "ZZZZZZZZZZZ", "coeff": 1}]}}' \
+sk_fails vbadn quantum-vqe '{"hamiltonian": {"n_qubits": 11, "terms": [{"pauli": "ZZZZZZZZZZZ", "coeff": 1}]}}' \
 	"quantum-vqe: 11 qubits" "n_qubits must be an integer from 1 to 10"
-fails vbada quantum-vqe '{"hamiltonian": {"n_qubits": 1, "terms": [{"pauli": "Z", "coeff": 1}]}, "ansatz": "qaoa"}' \
+sk_fails vbada quantum-vqe '{"hamiltonian": {"n_qubits": 1, "terms": [{"pauli": "Z", "coeff": 1}]}, "ansatz": "qaoa"}' \
 	"quantum-vqe: ansatz qaoa" "ansatz must be one of ucc, hardware-efficient"
-fails vbadu quantum-vqe '{"hamiltonian": {"n_qubits": 1, "terms": [{"pauli": "Z", "coeff": 1}, {"pauli": "X", "coeff": 1}]}}' \
+sk_fails vbadu quantum-vqe '{"hamiltonian": {"n_qubits": 1, "terms": [{"pauli": "Z", "coeff": 1}, {"pauli": "X", "coeff": 1}]}}' \
 	"quantum-vqe: ucc on a 1-qubit Z + X" "use ansatz 'hardware-efficient'"
 
 # --- circuit-builder ---------------------------------------------------------------
@@ -256,13 +243,13 @@ sk_py "circuit-builder: H S S H = H Z H = X: the phase shows as outcome 1" \
 	'import sys, json; assert json.loads(sys.argv[1]) == {"1": 1.0}, sys.argv[1]' \
 	"$(sk_out hssh n probabilities)"
 
-fails cbgate circuit-builder '{"n_qubits": 2, "gates": [{"gate": "FOO", "qubits": [0]}]}' \
+sk_fails cbgate circuit-builder '{"n_qubits": 2, "gates": [{"gate": "FOO", "qubits": [0]}]}' \
 	"circuit-builder: gate FOO" "unknown gate 'FOO'"
-fails cbrange circuit-builder '{"n_qubits": 2, "gates": [{"gate": "H", "qubits": [2]}]}' \
+sk_fails cbrange circuit-builder '{"n_qubits": 2, "gates": [{"gate": "H", "qubits": [2]}]}' \
 	"circuit-builder: qubit 2 of 2" "qubit 2 is out of range"
-fails cbsame circuit-builder '{"n_qubits": 2, "gates": [{"gate": "CNOT", "qubits": [1, 1]}]}' \
+sk_fails cbsame circuit-builder '{"n_qubits": 2, "gates": [{"gate": "CNOT", "qubits": [1, 1]}]}' \
 	"circuit-builder: CNOT 1 1" "needs two different qubits"
-fails cbn circuit-builder '{"n_qubits": 13, "gates": []}' \
+sk_fails cbn circuit-builder '{"n_qubits": 13, "gates": []}' \
 	"circuit-builder: 13 qubits" "n_qubits must be an integer from 1 to 12"
 
 # Wall times, for the record (comments, not checks).
