@@ -50,4 +50,22 @@ t_eq "the four promised workflows are shipped" \
 	"3d-scene.json h2-dissociation.json rc-filter.json vqe-h2.json" \
 	"$(ls "$MNT/system/workflows" | xargs)"
 
+# The README's upgrade: a state folder seeded from an older library gets
+# the new one through the mount, as root, with rsync and cp.
+lfs_umount
+STATE=$T_TMP/state-old
+SYSTEM_SKILLS=$T_TMP/seed-old
+mkdir -p "$SYSTEM_SKILLS/code"
+cp "$T_TOP/skills/code/fibonacci.md" "$SYSTEM_SKILLS/code/"
+lfs_mount || { t_fail "mount with the old library"; t_done; exit 1; }
+t_eq "a volume seeded from an old library has its skills only" 1 \
+	"$(jq '.skills | length' "$MNT/system/catalog.json")"
+(cd "$T_TOP" && rsync -rt --exclude /workflows skills/ "$MNT/system/skills/" &&
+	cp skills/workflows/*.json "$MNT/system/workflows/")
+t_eq "the README's rsync and cp bring in every skill" "$n_md" \
+	"$(jq '.skills | length' "$MNT/system/catalog.json")"
+t_eq "and the four workflows, not a skills/workflows folder" \
+	"3d-scene.json h2-dissociation.json rc-filter.json vqe-h2.json no" \
+	"$(ls "$MNT/system/workflows" | xargs) $([ -e "$MNT/system/skills/workflows" ] && echo yes || echo no)"
+
 t_done
