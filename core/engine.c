@@ -351,7 +351,8 @@ static void run_finish(struct run *r)
 	secs = (double)(now.tv_sec - r->started.tv_sec) +
 	       (double)(now.tv_nsec - r->started.tv_nsec) / 1e9;
 	if (r->status == RUN_CANCELLED && !r->nfailed)
-		rec_putf(r->dirfd, "error", "cancelled\n");
+		put_warn(r, "error",
+			 rec_putf(r->dirfd, "error", "cancelled\n"));
 	run_log(r, "run %s in %.3f s: %zu of %zu nodes did not succeed",
 		run_status_name(r->status), secs, r->nfailed,
 		r->g->nnodes);
@@ -385,7 +386,8 @@ static void skip_descendants(struct run *r, size_t i, const char *cause)
 			char rel[128];
 
 			snprintf(rel, sizeof(rel), "nodes/%s/error", id);
-			rec_putf(r->dirfd, rel, "skipped: %s\n", why);
+			put_warn(r, rel, rec_putf(r->dirfd, rel,
+						  "skipped: %s\n", why));
 		}
 		skip_descendants(r, c, cause);
 	}
@@ -450,7 +452,8 @@ static void node_done(struct engine *e, struct run *r, size_t i,
 
 			snprintf(line, sizeof(line), "node '%s': %s\n", id,
 				 res->error ? res->error : "failed");
-			rec_append(r->dirfd, "error", line, strlen(line));
+			put_warn(r, "error", rec_append(r->dirfd, "error",
+							line, strlen(line)));
 		}
 		skip_descendants(r, i, id);
 		break;
@@ -651,13 +654,6 @@ static void mix_files(const struct run *r, size_t i, uint8_t h[SHA256_LEN])
 	}
 }
 
-/* One path component: not empty, no '/', not "." nor "..". */
-static int component_ok(const char *s)
-{
-	return *s && strlen(s) <= 255 && !strchr(s, '/') && strcmp(s, ".") &&
-	       strcmp(s, "..");
-}
-
 /* The literal file inputs, as inputs/<id>/<port>/<name> in the record. */
 static int write_input_files(struct run *r)
 {
@@ -667,7 +663,7 @@ static int write_input_files(struct run *r)
 		int rc;
 
 		/* both become names under the record, written as root */
-		if (!component_ok(f->port) || !component_ok(f->name))
+		if (!rec_name_ok(f->port) || !rec_name_ok(f->name))
 			return -EINVAL;
 		snprintf(rel, sizeof(rel), "inputs/%s/%s",
 			 r->g->nodes[f->node].id, f->port);
@@ -759,24 +755,28 @@ out:
 	return rc;
 }
 
-/* Write each node's folder with its status and key. */
-static void run_write_nodes(struct run *r)
+/* Write each node's folder with its status and key: 0 or -errno. */
+static int run_write_nodes(struct run *r)
 {
 	char rel[160], hex[SHA256_HEX];
+	int rc = rec_mkdirs(r->dirfd, "nodes", 0755);
 
-	rec_mkdirs(r->dirfd, "nodes", 0755);
-	rec_mkdirs(r->dirfd, "outputs", 0755);
-	for (size_t i = 0; i < r->g->nnodes; i++) {
+	if (!rc)
+		rc = rec_mkdirs(r->dirfd, "outputs", 0755);
+	for (size_t i = 0; !rc && i < r->g->nnodes; i++) {
 		const char *id = r->g->nodes[i].id;
 
 		snprintf(rel, sizeof(rel), "nodes/%s", id);
-		rec_mkdirs(r->dirfd, rel, 0755);
+		rc = rec_mkdirs(r->dirfd, rel, 0755);
 		snprintf(rel, sizeof(rel), "nodes/%s/status", id);
-		rec_putf(r->dirfd, rel, "queued\n");
+		if (!rc)
+			rc = rec_putf(r->dirfd, rel, "queued\n");
 		snprintf(rel, sizeof(rel), "nodes/%s/key", id);
-		rec_putf(r->dirfd, rel, "%s\n",
-			 sha256_hex(r->nodes[i].key, hex));
+		if (!rc)
+			rc = rec_putf(r->dirfd, rel, "%s\n",
+				      sha256_hex(r->nodes[i].key, hex));
 	}
+	return rc;
 }
 
 int engine_submit(struct engine *e, const struct run_owner *o,
@@ -827,12 +827,13 @@ int engine_submit(struct engine *e, const struct run_owner *o,
 	rc = record_create(e, r, json, len);
 	if (!rc)
 		rc = write_input_files(r);
+	if (!rc)
+		rc = run_write_nodes(r);
 	if (rc)
 		goto out_tmp;
 	r->status = RUN_QUEUED;
 	write_status(r);
 	write_progress(r);
-	run_write_nodes(r);
 	run_log(r, "run '%s' queued: %zu nodes", name, r->g->nnodes);
 	json_line(r, NULL, "run_queued", "nodes",
 		  json_integer((json_int_t)r->g->nnodes), NULL, NULL);
@@ -915,7 +916,7 @@ int engine_reject(struct engine *e, const char *user, const char *name,
 		rc = rec_putf(r->dirfd, "error", "%s", msg);
 	if (!rc) {
 		write_status(r);
-		rec_putf(r->dirfd, "progress", "0/0\n");
+		write_progress(r);	/* no graph: 0/0 */
 		run_log(r, "run '%s' rejected: %s", name, msg);
 		json_line(r, NULL, "run_rejected", "error", json_string(msg),
 			  NULL, NULL);

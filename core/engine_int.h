@@ -114,6 +114,9 @@ void exec_node(struct engine *e, struct run *r, size_t i,
 	       struct exec_result *res);
 
 /* run_record.c */
+/* 1 when `s` may name one file of a record: not empty, at most 255
+ * bytes, no '/', not "." nor "..". */
+int rec_name_ok(const char *s);
 int rec_mkdirs(int dirfd, const char *rel, mode_t mode);
 /* Replace `rel` (under dirfd) with `len` bytes, atomically. */
 int rec_put(int dirfd, const char *rel, const void *data, size_t len);

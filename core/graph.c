@@ -89,6 +89,24 @@ static void node_release(struct graph_node *nd)
 	free(nd->skill);
 }
 
+const struct skill_port *graph_port_find(const struct skill_port *v,
+					 size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].name && strcmp(v[i].name, name) == 0)
+			return &v[i];
+	return NULL;
+}
+
+const struct graph_input *graph_node_input(const struct graph_node *nd,
+					   const char *port)
+{
+	for (size_t i = 0; i < nd->ninputs; i++)
+		if (strcmp(nd->inputs[i].port, port) == 0)
+			return &nd->inputs[i];
+	return NULL;
+}
+
 void graph_free(struct graph *g)
 {
 	if (!g)

@@ -116,4 +116,12 @@ int graph_check(struct graph *g, graph_skill_fn lookup, void *arg,
 
 void graph_free(struct graph *g);
 
+/* The port `name` among `n` ports of `v` (ports without a name are
+ * skipped), or NULL. Borrowed from `v`. */
+const struct skill_port *graph_port_find(const struct skill_port *v,
+					 size_t n, const char *name);
+/* The input `port` of `nd`, or NULL. Borrowed from `nd`. */
+const struct graph_input *graph_node_input(const struct graph_node *nd,
+					   const char *port);
+
 #endif

@@ -93,15 +93,6 @@ static int literal_ok(enum graph_kind k, enum skill_port_type in)
 	return 0;
 }
 
-static const struct skill_port *port_find(const struct skill_port *v,
-					  size_t n, const char *name)
-{
-	for (size_t i = 0; i < n; i++)
-		if (v[i].name && strcmp(v[i].name, name) == 0)
-			return &v[i];
-	return NULL;
-}
-
 /* "a, b, c" (or "none"), cut short for messages. */
 static const char *port_list(char *dst, size_t cap,
 			     const struct skill_port *v, size_t n)
@@ -150,7 +141,8 @@ static void check_link(struct gc *c, struct graph_node *nd,
 	from = &c->g->nodes[in->from];
 	if (!from->sk)
 		return;		/* its unknown skill is reported */
-	op = port_find(from->sk->outputs, from->sk->noutputs, in->from_port);
+	op = graph_port_find(from->sk->outputs, from->sk->noutputs,
+			     in->from_port);
 	if (!op) {
 		ERR(c, "node '%s': input '%s': node '%s' has no output '%s' "
 		    "(skill '%s' has outputs: %s)", nd->id, Q(q, in->port),
@@ -176,7 +168,7 @@ static void check_inputs(struct gc *c, struct graph_node *nd)
 		const struct skill_port *pt = NULL;
 
 		if (sk) {
-			pt = port_find(sk->inputs, sk->ninputs, in->port);
+			pt = graph_port_find(sk->inputs, sk->ninputs, in->port);
 			if (!pt)
 				ERR(c, "node '%s': unknown input '%s' (skill "
 				    "'%s' has inputs: %s)", nd->id,
@@ -194,11 +186,8 @@ static void check_inputs(struct gc *c, struct graph_node *nd)
 	}
 	for (size_t i = 0; sk && i < sk->ninputs; i++) {
 		const struct skill_port *pt = &sk->inputs[i];
-		int given = 0;
-
-		for (size_t j = 0; j < nd->ninputs && !given; j++)
-			given = strcmp(nd->inputs[j].port, pt->name) == 0;
-		if (pt->required && !pt->default_json && !given)
+		if (pt->required && !pt->default_json && pt->name &&
+		    !graph_node_input(nd, pt->name))
 			ERR(c, "node '%s': input '%s': missing required input "
 			    "(give a value or a link {\"from\": "
 			    "\"node.output\"})", nd->id, Q(q, pt->name));

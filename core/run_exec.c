@@ -95,13 +95,6 @@ static int fail(struct exec_result *res, const char *fmt, ...)
 	return -1;
 }
 
-/* A file name an output may have in outputs/<id>/. */
-static int safe_name(const char *s)
-{
-	return *s && strlen(s) <= 255 && !strchr(s, '/') &&
-	       strcmp(s, ".") && strcmp(s, "..");
-}
-
 /* --- inputs -------------------------------------------------------------- */
 
 struct inputs {
@@ -163,7 +156,7 @@ static int gather_inputs(struct job_ctx *c, struct inputs *in,
 			char path[4600];
 			size_t n = in->nfiles;
 
-			if (!name || !safe_name(name))
+			if (!name || !rec_name_ok(name))
 				return fail(res, "input '%s': output '%s.%s' "
 					    "is not the name of a file", gi->port,
 					    up, gi->from_port);
@@ -224,7 +217,7 @@ static int write_output_files(struct job_ctx *c, json_t *outputs)
 		struct stat st;
 		int rc;
 
-		if (!safe_name(key))
+		if (!rec_name_ok(key))
 			continue;
 		snprintf(rel, sizeof(rel), "%s/%s", odir, key);
 		if (fstatat(c->r->dirfd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0)

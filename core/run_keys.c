@@ -9,30 +9,6 @@
 
 #define KEY_VERSION "llmunix-node-key-1\n"
 
-static const struct skill_port *port_of(const struct skill_port *v,
-				       size_t n, const char *name)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(v[i].name, name) == 0)
-			return &v[i];
-	return NULL;
-}
-
-static const struct skill_port *skill_input(const struct skill *sk,
-					    const char *port)
-{
-	return port_of(sk->inputs, sk->ninputs, port);
-}
-
-static const struct graph_input *node_input(const struct graph_node *n,
-					    const char *port)
-{
-	for (size_t i = 0; i < n->ninputs; i++)
-		if (strcmp(n->inputs[i].port, port) == 0)
-			return &n->inputs[i];
-	return NULL;
-}
-
 static int set_json_text(json_t *obj, const char *key, const char *text)
 {
 	json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
@@ -58,7 +34,8 @@ json_t *run_literal_inputs(const struct graph *g, size_t i)
 	for (size_t k = 0; n->sk && k < n->sk->ninputs; k++) {
 		const struct skill_port *p = &n->sk->inputs[k];
 
-		if (p->default_json && !node_input(n, p->name) &&
+		if (p->default_json && p->name &&
+		    !graph_node_input(n, p->name) &&
 		    set_json_text(obj, p->name, p->default_json))
 			goto fail;
 	}
@@ -145,15 +122,17 @@ int run_keys(const struct graph *g, const uint8_t (*skill_hash)[SHA256_LEN],
 int run_link_is_file(const struct graph *g, const struct graph_node *n,
 		     const struct graph_input *gi)
 {
-	const struct skill_port *p = n->sk ? skill_input(n->sk, gi->port) :
-					     NULL;
+	const struct skill_port *p = NULL;
 	const struct skill *up;
 
+	if (n->sk)
+		p = graph_port_find(n->sk->inputs, n->sk->ninputs, gi->port);
 	if (!p || p->type == SKILL_PORT_FILE)
 		return p != NULL;
 	if (p->type != SKILL_PORT_ANY || gi->from == GRAPH_NONE)
 		return 0;
 	up = g->nodes[gi->from].sk;
-	p = up ? port_of(up->outputs, up->noutputs, gi->from_port) : NULL;
+	p = up ? graph_port_find(up->outputs, up->noutputs, gi->from_port) :
+		 NULL;
 	return p && p->type == SKILL_PORT_FILE;
 }

@@ -28,6 +28,12 @@ void rec_time(const struct timespec *ts, char out[32])
 		 (int)((ts->tv_nsec / 1000000) % 1000));
 }
 
+int rec_name_ok(const char *s)
+{
+	return *s && strlen(s) <= 255 && !strchr(s, '/') && strcmp(s, ".") &&
+	       strcmp(s, "..");
+}
+
 int rec_mkdirs(int dirfd, const char *rel, mode_t mode)
 {
 	char path[1024];
