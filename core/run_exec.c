@@ -3,6 +3,7 @@
  * lock held. */
 #include "core/engine_int.h"
 #include "core/log.h"
+#include "core/sandbox.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -297,10 +298,9 @@ static int copy_file(const char *from, const char *to, uint64_t cap)
 			break;
 		}
 		total += (uint64_t)k;
-		if (total > cap || write(out, buf, (size_t)k) != k) {
-			rc = total > cap ? -EFBIG : -EIO;
+		rc = total > cap ? -EFBIG : sandbox_write_all(out, buf, (size_t)k);
+		if (rc)
 			break;
-		}
 	}
 	close(in);
 	if (close(out) && !rc)
@@ -371,8 +371,10 @@ static int cache_fetch(struct job_ctx *c, struct exec_result *res)
 		snprintf(from, sizeof(from), "%s/%s", dir, f);
 		snprintf(to, sizeof(to), "%s/%s/%s", c->dir, c->rel, f);
 		/* Nobody writes either file again: they may share it. */
-		if (linkat(AT_FDCWD, from, AT_FDCWD, to, 0))
-			copy_file(from, to, c->lim.output_mb << 20);
+		if (linkat(AT_FDCWD, from, AT_FDCWD, to, 0) &&
+		    (rc = copy_file(from, to, c->lim.output_mb << 20)))
+			log_warn("run '%s': node '%s': cached %s not copied: %s",
+				 c->r->name, c->id, f, strerror(-rc));
 	}
 	rc = write_output_files(c, outputs);
 	if (rc) {
@@ -410,14 +412,13 @@ static void cache_store(struct job_ctx *c, const char *work, json_t *outputs)
 	{
 		int fd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 			      0600);
-		ssize_t n = (ssize_t)strlen(text);
+		int rc = fd < 0 ? -errno :
+				  sandbox_write_all(fd, text, strlen(text));
 
-		if (fd < 0 || write(fd, text, (size_t)n) != n) {
-			if (fd >= 0)
-				close(fd);
+		if (fd >= 0 && close(fd) && !rc)
+			rc = -errno;
+		if (rc)
 			goto out;
-		}
-		close(fd);
 	}
 	snprintf(to, sizeof(to), "%s/out", tmp);
 	if (runner_copy_out(work, to, MAX_OUT_FILES, c->lim.file_mb << 20,
