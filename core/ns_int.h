@@ -114,6 +114,10 @@ void node_move(struct ns *ns, struct node *n, struct node *parent,
 	       char *name_owned);
 int node_key(const struct node *n, char *out, size_t cap);
 unsigned node_rights(struct ns *ns, struct caller *c, const struct node *n);
+/* Count one more kernel lookup of `n` and fill `st`: what a lookup or
+ * create answers. The tree is held. */
+void node_lookup_ref(struct ns *ns, struct caller *c, struct node *n,
+		     struct stat *st);
 void node_stat(struct ns *ns, struct caller *c, struct node *n,
 	       struct stat *st);
 void node_meta(const struct node *n, struct blob_meta *m);

@@ -289,8 +289,7 @@ static int lookup_known(struct ns *ns, struct caller *c, struct node *parent,
 		rc = -ENOTDIR;
 	} else if (!parent->detached &&
 		   (n = node_child(ns, parent, name)) && still_there(ns, n)) {
-		__atomic_add_fetch(&n->nlookup, 1, __ATOMIC_SEQ_CST);
-		node_stat(ns, c, n, st);
+		node_lookup_ref(ns, c, n, st);
 		*out = n;
 		rc = 0;
 	}
@@ -326,8 +325,7 @@ int run_lookup(struct ns *ns, struct caller *c, struct node *parent,
 		goto out;
 	}
 	rc = 0;
-	__atomic_add_fetch(&n->nlookup, 1, __ATOMIC_SEQ_CST);
-	node_stat(ns, c, n, st);
+	node_lookup_ref(ns, c, n, st);
 	*out = n;
 out:
 	pthread_rwlock_unlock(&ns->tree);
@@ -559,16 +557,16 @@ int run_create(struct ns *ns, struct caller *c, struct node *parent,
 	}
 	pthread_mutex_lock(&n->mu);
 	if (flags & O_TRUNC) {
-		buf_resize(&n->data, 0);
-		n->size = 0;
+		rc = buf_resize(&n->data, 0);
+		n->size = n->data.len;
 		n->dirty = 1;
 	}
-	rc = file_handle_new(n, flags, fout);
+	if (!rc)
+		rc = file_handle_new(n, flags, fout);
 	pthread_mutex_unlock(&n->mu);
 	if (rc)
 		goto out;
-	__atomic_add_fetch(&n->nlookup, 1, __ATOMIC_SEQ_CST);
-	node_stat(ns, c, n, st);
+	node_lookup_ref(ns, c, n, st);
 	*out = n;
 out:
 	pthread_rwlock_unlock(&ns->tree);
@@ -592,8 +590,7 @@ int run_flush(struct ns *ns, struct caller *c, struct ns_file *f)
 		len = n->data.len;
 		json = malloc(len + 1);
 		if (json) {
-			if (len)
-				memcpy(json, n->data.data, len);
+			memcpy(json, n->data.data, len);
 			json[len] = '\0';
 			n->dirty = 0;
 		} else {

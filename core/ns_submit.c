@@ -75,7 +75,7 @@ static int add_skill(struct submit *s, const char *path, struct buf *data,
 	struct skill_errors errs;
 	struct run_skill *rs;
 	struct skill *sk;
-	int rc;
+	int rc, lost;
 
 	if (s->skills.n == s->alloc) {
 		size_t k = s->alloc ? 2 * s->alloc : 8;
@@ -103,9 +103,11 @@ static int add_skill(struct submit *s, const char *path, struct buf *data,
 	rs->sk = sk;
 	sha256(data->data ? data->data : "", data->len, rs->hash);
 	s->first_error[s->skills.n] = errs.n ? strdup(errs.v[0].msg) : NULL;
+	lost = errs.n && !s->first_error[s->skills.n];
 	s->nfirst = s->skills.n + 1;
 	skill_errors_release(&errs);
-	if (!rs->path) {
+	if (!rs->path || lost) {
+		free(rs->path);
 		skill_free(sk);
 		return -ENOMEM;
 	}
@@ -332,11 +334,17 @@ int run_submit(struct ns *ns, struct caller *c, struct node *runs,
 
 		r2 = engine_reject(ns->engine, runs->vol->owner, name, json,
 				   len, msg ? msg : "the graph is not valid\n");
-		log_info("run '%s' of %s rejected: %s",
-			 log_escape(esc, sizeof(esc), name), runs->vol->owner,
-			 errs.n ? errs.v[0] : "?");
 		free(msg);
-		rc = r2 == -EEXIST ? -EEXIST : -EINVAL;
+		if (r2 && r2 != -EEXIST)
+			log_err("run '%s' of %s: could not keep the rejected "
+				"record: %s", log_escape(esc, sizeof(esc), name),
+				runs->vol->owner, strerror(-r2));
+		else
+			log_info("run '%s' of %s rejected: %s",
+				 log_escape(esc, sizeof(esc), name),
+				 runs->vol->owner, errs.n ? errs.v[0] : "?");
+		/* EINVAL promises a record whose error says why. */
+		rc = r2 ? r2 : -EINVAL;
 		goto out;
 	}
 	if (rc)

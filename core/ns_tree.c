@@ -319,6 +319,13 @@ void node_stat(struct ns *ns, struct caller *c, struct node *n,
 	pthread_mutex_unlock(&n->mu);
 }
 
+void node_lookup_ref(struct ns *ns, struct caller *c, struct node *n,
+		     struct stat *st)
+{
+	__atomic_add_fetch(&n->nlookup, 1, __ATOMIC_SEQ_CST);
+	node_stat(ns, c, n, st);
+}
+
 /* --- volumes ------------------------------------------------------------ */
 
 static struct node *add_volume(struct ns *ns, struct node *parent,
@@ -518,8 +525,7 @@ int ns_lookup(struct ns *ns, struct caller *c, struct node *parent,
 		rc = -ENOENT;
 		goto out;
 	}
-	__atomic_add_fetch(&n->nlookup, 1, __ATOMIC_SEQ_CST);
-	node_stat(ns, c, n, st);
+	node_lookup_ref(ns, c, n, st);
 	*out = n;
 out:
 	pthread_rwlock_unlock(&ns->tree);
@@ -661,8 +667,7 @@ int ns_dirent_lookup(struct ns *ns, struct caller *c, struct ns_dir *d,
 	    strcmp(e->node->name, e->name) != 0) {
 		rc = -ENOENT;
 	} else {
-		__atomic_add_fetch(&e->node->nlookup, 1, __ATOMIC_SEQ_CST);
-		node_stat(ns, c, e->node, st);
+		node_lookup_ref(ns, c, e->node, st);
 	}
 	pthread_rwlock_unlock(&ns->tree);
 	return rc;
