@@ -366,21 +366,33 @@ static const char *const pat_fsize[] = {
 	NULL,
 };
 
-/* Whether the captured stderr (its first and last SCAN_BYTES) says one
- * of `pats`. */
+/* The captured stderr's first and last SCAN_BYTES into `b` (initialised
+ * here; the caller releases it). Left empty when it cannot be read. */
+static void stderr_ends(const struct runner_ctx *c, struct buf *b)
+{
+	buf_init(b, 2 * SCAN_BYTES + 2);
+	if (runner_read_captured(c->job->stderr_path, 0, SCAN_BYTES, b) ||
+	    buf_append(b, "\n", 1) ||
+	    runner_read_captured(c->job->stderr_path, -1, SCAN_BYTES, b))
+		b->len = 0;
+}
+
+/* Whether `b` (from stderr_ends()) says one of `pats`. */
+static int says(const struct buf *b, const char *const *pats)
+{
+	for (const char *const *p = pats; *p && b->len; p++)
+		if (memmem(b->data, b->len, *p, strlen(*p)))
+			return 1;
+	return 0;
+}
+
 static int stderr_says(const struct runner_ctx *c, const char *const *pats)
 {
 	struct buf b;
-	int hit = 0;
+	int hit;
 
-	buf_init(&b, 2 * SCAN_BYTES + 2);
-	if (runner_read_captured(c->job->stderr_path, 0, SCAN_BYTES, &b) ||
-	    buf_append(&b, "\n", 1) ||
-	    runner_read_captured(c->job->stderr_path, -1, SCAN_BYTES, &b))
-		goto out;
-	for (const char *const *p = pats; *p && !hit; p++)
-		hit = memmem(b.data, b.len, *p, strlen(*p)) != NULL;
-out:
+	stderr_ends(c, &b);
+	hit = says(&b, pats);
 	buf_release(&b);
 	return hit;
 }
@@ -407,14 +419,20 @@ static int bwrap_failed(const struct runner_ctx *c, char *out, size_t cap)
 /* A failure with no structured reason: the limits leave traces. */
 static void refine(struct runner_ctx *c)
 {
-	if (c->sb.signal == SIGXFSZ)
+	struct buf b;
+
+	if (c->sb.signal == SIGXFSZ) {
 		c->kind = RUNNER_KIND_FILESIZE;
-	else if (c->job->lim.procs && stderr_says(c, pat_procs))
+		return;
+	}
+	stderr_ends(c, &b);	/* read once for the three looks */
+	if (c->job->lim.procs && says(&b, pat_procs))
 		c->kind = RUNNER_KIND_PROCS;
-	else if (stderr_says(c, pat_memory))
+	else if (says(&b, pat_memory))
 		c->kind = RUNNER_KIND_MEMORY;
-	else if (stderr_says(c, pat_fsize))
+	else if (says(&b, pat_fsize))
 		c->kind = RUNNER_KIND_FILESIZE;
+	buf_release(&b);
 }
 
 static int set_error(struct runner_result *res, enum runner_outcome o,
@@ -762,8 +780,8 @@ static int classify(struct runner_ctx *c, const struct runner_ops *ops,
 {
 	const struct sandbox_result *sb = &c->sb;
 	const struct runner_limits *l = &c->job->lim;
-	char head[640];
-	int rc;
+	char head[640], bw[640];
+	int rc, bwrap;
 
 	res->start = sb->start;
 	res->end = sb->stop;
@@ -772,8 +790,8 @@ static int classify(struct runner_ctx *c, const struct runner_ops *ops,
 	res->user_s = sb->user_s;
 	res->sys_s = sb->sys_s;
 	res->max_rss_kb = sb->max_rss_kb;
-	if (sb->setup_procs || (bwrap_failed(c, head, sizeof(head)) &&
-				strstr(head, "Resource temporarily"))) {
+	bwrap = bwrap_failed(c, bw, sizeof(bw));	/* reads stderr once */
+	if (sb->setup_procs || (bwrap && strstr(bw, "Resource temporarily"))) {
 		/* RLIMIT_NPROC counts the user's processes everywhere. */
 		snprintf(head, sizeof(head), "process limit %llu reached "
 			 "(counting the user's other processes)",
@@ -801,8 +819,8 @@ static int classify(struct runner_ctx *c, const struct runner_ops *ops,
 	case SANDBOX_EXITED:
 		break;
 	}
-	if (bwrap_failed(c, head, sizeof(head)))
-		return set_error(res, RUNNER_SETUP, head, NULL);
+	if (bwrap)
+		return set_error(res, RUNNER_SETUP, bw, NULL);
 	/* SIGXCPU at the soft limit; pid 1 ignores it without a handler,
 	 * and the kernel's SIGKILL comes at the hard limit, a second on. */
 	if (sb->signal == SIGXCPU ||
@@ -945,8 +963,10 @@ int runner_run(const struct runner_job *job, struct runner_ctl *ctl,
 		goto out;
 	rc = classify(&c, ops, res);
 out:
-	if (rc < 0 && !res->error)
-		set_error(res, RUNNER_SETUP, strerror(-rc), NULL);
+	if (rc < 0 && !res->error)	/* the sandbox's reason, if it said */
+		set_error(res, RUNNER_SETUP,
+			  c.sb.setup_err[0] ? c.sb.setup_err : strerror(-rc),
+			  NULL);
 	if (c.workfd >= 0)
 		close(c.workfd);
 	if (c.dirfd >= 0)

@@ -324,8 +324,8 @@ static int py_job(struct runner_ctx *c)
 	for (size_t i = 0; i < sk->requires.n; i++) {
 		json_t *s = json_string(sk->requires.v[i]);
 
-		if (s && json_array_append_new(req, s))
-			goto out;
+		if (!s || json_array_append_new(req, s))
+			goto out;	/* not silently dropped */
 	}
 	j = json_pack("{s:s?, s:I, s:o}", "filename", name, "line",
 		      (json_int_t)(sk->code->line ? sk->code->line : 1),

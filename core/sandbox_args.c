@@ -271,29 +271,16 @@ out:
 /* A memfd holding `len` bytes of `data`, at offset 0, close-on-exec. */
 static int memfd_with(const char *name, const char *data, size_t len)
 {
-	int fd = memfd_create(name, MFD_CLOEXEC);
-	size_t off = 0;
+	int fd = memfd_create(name, MFD_CLOEXEC), rc;
 
 	if (fd < 0)
 		return -errno;
-	while (off < len) {
-		ssize_t n = write(fd, data + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int e = n < 0 ? errno : EIO;
-
-			close(fd);
-			return -e;
-		}
-		off += (size_t)n;
-	}
-	if (lseek(fd, 0, SEEK_SET) < 0) {
-		int e = errno;
-
+	rc = sandbox_write_all(fd, data, len);
+	if (!rc && lseek(fd, 0, SEEK_SET) < 0)
+		rc = -errno;
+	if (rc) {
 		close(fd);
-		return -e;
+		return rc;
 	}
 	return fd;
 }
