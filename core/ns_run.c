@@ -275,7 +275,34 @@ static int still_there(struct ns *ns, struct node *n)
 	       (b.st_mode & S_IFMT) == (n->mode & S_IFMT);
 }
 
-/* The hot path (cat run/x/status): a name already known, read-locked. */
+/* A name not in the record folder `dir` on disk: one lstat, so that a
+ * lookup that misses (an editor's probe, a shell's completion) needs
+ * neither a listing nor the write lock. wait and ctl are never on disk.
+ * The tree is held. */
+static int absent_from_record(struct ns *ns, struct node *dir,
+			      const char *name)
+{
+	char path[PATH_MAX];
+	struct stat b;
+	size_t len;
+
+	if (dir->kind != NK_RUN && !(dir->kind == NK_RUNENT &&
+				     S_ISDIR(dir->mode)))
+		return 0;
+	if (dir->kind == NK_RUN &&
+	    (!strcmp(name, "wait") || !strcmp(name, "ctl")))
+		return 0;
+	if (run_path(ns, dir, path, sizeof(path)))
+		return 0;
+	len = strlen(path);
+	if ((size_t)snprintf(path + len, sizeof(path) - len, "/%s", name) >=
+	    sizeof(path) - len)
+		return 0;
+	return lstat(path, &b) != 0 && errno == ENOENT;
+}
+
+/* The hot path (cat run/x/status): a name already known, read-locked;
+ * a name that is not on disk fails here too. */
 static int lookup_known(struct ns *ns, struct caller *c, struct node *parent,
 			const char *name, struct node **out, struct stat *st)
 {
@@ -287,11 +314,15 @@ static int lookup_known(struct ns *ns, struct caller *c, struct node *parent,
 		rc = -ENOENT;
 	} else if (!S_ISDIR(parent->mode)) {
 		rc = -ENOTDIR;
-	} else if (!parent->detached &&
-		   (n = node_child(ns, parent, name)) && still_there(ns, n)) {
-		node_lookup_ref(ns, c, n, st);
-		*out = n;
-		rc = 0;
+	} else if (!parent->detached) {
+		n = node_child(ns, parent, name);
+		if (n && still_there(ns, n)) {
+			node_lookup_ref(ns, c, n, st);
+			*out = n;
+			rc = 0;
+		} else if (!n && absent_from_record(ns, parent, name)) {
+			rc = -ENOENT;
+		}
 	}
 	pthread_rwlock_unlock(&ns->tree);
 	return rc;
