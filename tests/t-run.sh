@@ -320,6 +320,8 @@ t_eq "a file in run/ that is not .json is EINVAL" EINVAL "$(errno_of "open('$RUN
 t_eq "writing a run's status is EACCES" EACCES "$(errno_of "open('$RUN/chain/status', 'w')")"
 t_eq "chmod of a run's file is EPERM" EPERM "$(errno_of "os.chmod('$RUN/chain/status', 0o600)")"
 t_eq "a file created inside a run's folder is EPERM" EPERM "$(errno_of "open('$RUN/chain/extra', 'w')")"
+t_eq "mkdir inside a run's folder is EPERM" EPERM "$(errno_of "os.mkdir('$RUN/chain/nodes/newdir')")"
+t_eq "a name that is not in a run's folder is ENOENT" ENOENT "$(errno_of "os.stat('$RUN/chain/nodes/a/nosuch')")"
 
 # --- cancel, rm -r, blocking reads -----------------------------------------------
 echo '{"nodes": [{"id": "s", "skill": "slow", "inputs": {"x": 1, "secs": 60}},
@@ -340,6 +342,14 @@ for i in $(seq 50); do [ "$(node_status doomed s)" = running ] && break; sleep 0
 t_check "rm -r of a running run succeeds" as alice rm -r "$RUN/doomed"
 t_eq "it is gone from run/" "" "$(as alice ls "$RUN" | grep -x doomed)"
 t_eq "and its process is stopped" "" "$(left_over harness)"
+echo '{"nodes": [{"id": "s", "skill": "slow", "inputs": {"x": 6, "secs": 60}}]}' | submit snipped >/dev/null
+for i in $(seq 50); do [ "$(node_status snipped s)" = running ] && break; sleep 0.1; done
+t_check "removing a file inside a running run succeeds" as alice rm "$RUN/snipped/log"
+t_eq "and cancels the run" cancelled "$(wait_run snipped)"
+t_eq "whose process is stopped" "" "$(left_over harness)"
+t_check "rm -r of a folder inside a run succeeds" as alice rm -r "$RUN/chain2/outputs"
+t_eq "and removes it whole, leaving the rest" "yes no" \
+	"$(as alice test -f "$RUN/chain2/status" && echo yes) $(as alice test -e "$RUN/chain2/outputs" && echo yes || echo no)"
 echo '{"nodes": [{"id": "a", "skill": "inc", "inputs": {"x": 41}}]}' | submit doomed >/dev/null
 t_eq "the name can be used again at once" 42 "$(wait_run doomed >/dev/null; rd doomed/outputs/a/y)"
 
@@ -589,6 +599,10 @@ def execute(inputs):
 ```
 EOF
 	echo '{"nodes": [{"id": "w", "skill": "whoami"}]}' | submit who >/dev/null; wait_run who >/dev/null; rd who/outputs/w/uid)"
+t_eq "an admin (dave) sees alice's run/" yes "$(as dave ls "$MNT/user/alice" | grep -qx run && echo yes)"
+t_eq "a graph an admin writes into alice's run/ runs as alice" "$(id -u alice)" \
+	"$(echo '{"nodes": [{"id": "w", "skill": "user/alice/whoami", "inputs": {}, "cache": false}]}' |
+	   as dave sh -c "cat > '$RUN/bydave.json'"; wait_run bydave >/dev/null; rd bydave/outputs/w/uid)"
 
 # --- hostile skills --------------------------------------------------------------------
 hostile() # NAME LIMITS CODE: a python skill with those limits
