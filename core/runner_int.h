@@ -74,7 +74,9 @@ extern const struct runner_ops runner_spice_ops;
  * (capped at RUNNER_MAX_ERROR, keeping the end). Returns 1, or -ENOMEM. */
 int runner_fail(struct runner_ctx *c, enum runner_kind k, const char *fmt,
 		...) __attribute__((format(printf, 3, 4)));
-/* Append to the failure's message (same cap). */
+/* Append to the failure's message. It is gathered up to 4 *
+ * RUNNER_MAX_ERROR bytes (what comes later is cut) and then kept by its
+ * last RUNNER_MAX_ERROR bytes, as runner_fail() says. */
 void runner_msg_add(struct runner_ctx *c, const char *s, size_t len);
 
 /* Create .llmunix/`name` (read-only for the code) with `len` bytes. */
