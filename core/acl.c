@@ -81,3 +81,38 @@ unsigned acl_rights(struct ident *id, struct caller *c, enum acl_class cls,
 	}
 	return acl_decide(&f);
 }
+
+void acl_caller_keep(struct caller *dst, struct caller *src)
+{
+	acl_load_groups(src);
+	dst->uid = src->uid;
+	dst->gid = src->gid;
+	dst->get_groups = NULL;
+	dst->ctx = NULL;
+	dst->groups_loaded = 1;
+	dst->ngroups = src->ngroups;
+	memcpy(dst->groups, src->groups,
+	       (size_t)src->ngroups * sizeof(dst->groups[0]));
+}
+
+static int has_group(const struct caller *c, gid_t g)
+{
+	for (int i = 0; i < c->ngroups; i++)
+		if (c->groups[i] == g)
+			return 1;
+	return 0;
+}
+
+int acl_caller_same(const struct caller *a, const struct caller *b)
+{
+	if (a->uid != b->uid || a->gid != b->gid || !a->groups_loaded ||
+	    !b->groups_loaded)
+		return 0;
+	for (int i = 0; i < a->ngroups; i++)
+		if (!has_group(b, a->groups[i]))
+			return 0;
+	for (int i = 0; i < b->ngroups; i++)
+		if (!has_group(a, b->groups[i]))
+			return 0;
+	return 1;
+}

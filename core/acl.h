@@ -64,4 +64,14 @@ void acl_load_groups(struct caller *c);
 /* Whether `c` is an admin. */
 int acl_is_admin(struct ident *id, struct caller *c);
 
+/* Keep the identity of a request past the request: `dst` gets the uid,
+ * gid and supplementary groups of `src`, the groups fetched now (while the
+ * process that sent the request is known). A kept caller never fetches
+ * anything again: decisions taken from it later (at flush or release)
+ * have exactly the rights its request had. */
+void acl_caller_keep(struct caller *dst, struct caller *src);
+/* Whether two kept callers are one identity: same uid, gid and set of
+ * groups. */
+int acl_caller_same(const struct caller *a, const struct caller *b);
+
 #endif

@@ -94,8 +94,14 @@ ssize_t ns_read(struct ns *ns, struct ns_file *f, char *dst, size_t size,
 		off_t off);
 ssize_t ns_write(struct ns *ns, struct ns_file *f, const char *src,
 		 size_t size, off_t off);
-/* Store the content when it changed: what close() waits for. */
-int ns_flush(struct ns *ns, struct caller *c, struct ns_file *f);
+/* Store the content when it changed: what close() waits for.
+ *
+ * Rights after open (DESIGN.md section 2): flush and release take no
+ * caller. The process that sends them may not be the one that opened
+ * the file (a setuid program that inherited the descriptor closes it
+ * last, as root): any decision they lead to uses the opener kept in the
+ * handle at open or create, and never grants more than the opener had. */
+int ns_flush(struct ns *ns, struct ns_file *f);
 int ns_fsync(struct ns *ns, struct ns_file *f);
 void ns_release(struct ns *ns, struct ns_file *f);
 

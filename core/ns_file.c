@@ -114,23 +114,32 @@ static void file_revert(struct node *n)
 	}
 }
 
-int file_handle_new(struct node *n, int flags, struct ns_file **out)
+int file_wants_write(int flags)
+{
+	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+}
+
+int file_handle_new(struct node *n, struct caller *c, int flags,
+		    struct ns_file **out)
 {
 	struct ns_file *f = calloc(1, sizeof(*f));
 
 	if (!f)
 		return -ENOMEM;
+	if (file_wants_write(flags)) {
+		f->opener = malloc(sizeof(*f->opener));
+		if (!f->opener) {
+			free(f);
+			return -ENOMEM;
+		}
+		acl_caller_keep(f->opener, c);
+	}
 	f->node = n;
 	f->flags = flags;
 	n->opens++;
 	__atomic_add_fetch(&n->pins, 1, __ATOMIC_SEQ_CST);
 	*out = f;
 	return 0;
-}
-
-static int wants_write(int flags)
-{
-	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
 }
 
 /* A catalog is made for the caller when opened; reads see that snapshot.
@@ -141,7 +150,7 @@ static int open_catalog(struct ns *ns, struct caller *c, struct node *n,
 	struct buf *b;
 	int rc;
 
-	if (wants_write(flags))
+	if (file_wants_write(flags))
 		return -EACCES;
 	b = malloc(sizeof(*b));
 	if (!b)
@@ -150,7 +159,7 @@ static int open_catalog(struct ns *ns, struct caller *c, struct node *n,
 	rc = catalog_build(ns, c, n, b);
 	if (!rc) {
 		pthread_mutex_lock(&n->mu);
-		rc = file_handle_new(n, flags, out);
+		rc = file_handle_new(n, c, flags, out);
 		pthread_mutex_unlock(&n->mu);
 	}
 	if (rc) {
@@ -192,11 +201,16 @@ int ns_open(struct ns *ns, struct caller *c, struct node *n, int flags,
 	else if (n->detached && (!n->loaded || n->kind == NK_RUNGRAPH))
 		rc = -ESTALE;	/* removed since the kernel looked it up:
 				 * it walks the path again */
-	else if (wants_write(flags) && !(r & ACL_W))
+	else if (file_wants_write(flags) && !(r & ACL_W))
 		rc = -EACCES;
 	if (rc)
 		goto out;
 	pthread_mutex_lock(&n->mu);
+	if (n->kind == NK_RUNGRAPH && file_wants_write(flags) &&
+	    (rc = run_graph_writer(n, c))) {
+		pthread_mutex_unlock(&n->mu);
+		goto out;
+	}
 	if (flags & O_TRUNC) {
 		rc = buf_resize(&n->data, 0);
 		if (rc) {
@@ -210,7 +224,7 @@ int ns_open(struct ns *ns, struct caller *c, struct node *n, int flags,
 		ns_now(&n->mtime);
 		n->ctime = n->mtime;
 	}
-	rc = file_handle_new(n, flags, out);
+	rc = file_handle_new(n, c, flags, out);
 	*keep_cache = !n->cache_stale;
 	n->cache_stale = 0;
 	pthread_mutex_unlock(&n->mu);
@@ -302,7 +316,7 @@ int ns_create(struct ns *ns, struct caller *c, struct node *parent,
 	n->dirty = 1;
 	n->nlookup = 1;
 	parent->mtime = n->mtime;
-	rc = file_handle_new(n, flags, fout);
+	rc = file_handle_new(n, c, flags, fout);
 	if (rc) {
 		n->nlookup = 0;
 		node_detach(ns, n);
@@ -405,10 +419,10 @@ static int file_sync(struct ns *ns, struct ns_file *f, unsigned flags)
 	return rc;
 }
 
-int ns_flush(struct ns *ns, struct caller *c, struct ns_file *f)
+int ns_flush(struct ns *ns, struct ns_file *f)
 {
 	if (f->node->kind == NK_RUNGRAPH)
-		return run_flush(ns, c, f);
+		return run_flush(ns, f);
 	return file_sync(ns, f, 0);
 }
 
@@ -448,5 +462,6 @@ void ns_release(struct ns *ns, struct ns_file *f)
 	}
 	free(f->path);
 	free(f->run_name);
+	free(f->opener);
 	free(f);
 }

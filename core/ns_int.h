@@ -76,11 +76,21 @@ struct node {
 	uint64_t skill_size;
 	struct timespec skill_mtime;
 	char *skill_name;
+
+	/* A graph being written (NK_RUNGRAPH): the identity of its first
+	 * writer; only that identity may open it for writing, so whoever
+	 * closes it last, the content is that writer's alone. */
+	struct caller *writer;
 };
 
 struct ns_file {
 	struct node *node;
 	int flags;
+	/* Opened for writing: who opened it, kept (acl_caller_keep). Every
+	 * decision taken after open (submitting a graph at flush, and later
+	 * a prompt, a commit's author) is taken as this caller, never as the
+	 * sender of the flush or release. */
+	struct caller *opener;
 	struct buf *snap;	/* a catalog's content, made at open */
 	char *path;		/* a run's file: where its record keeps it */
 	char *run_name;		/* ... and the run's name */
@@ -127,8 +137,12 @@ void ns_refresh_users(struct ns *ns);
 void ns_now(struct timespec *ts);
 
 /* ns_file.c */
-/* A handle on `n` (n->mu held): counts an open and pins the node. */
-int file_handle_new(struct node *n, int flags, struct ns_file **out);
+/* Whether open flags ask for writing (O_WRONLY, O_RDWR or O_TRUNC). */
+int file_wants_write(int flags);
+/* A handle on `n` (n->mu held): counts an open and pins the node; when
+ * `flags` ask for writing, keeps the caller `c` as its opener. */
+int file_handle_new(struct node *n, struct caller *c, int flags,
+		    struct ns_file **out);
 int file_load(struct ns *ns, struct node *n);
 int file_store(struct ns *ns, struct node *n, unsigned flags);
 int xattrs_load(struct ns *ns, struct node *n);
@@ -165,7 +179,10 @@ ssize_t run_read(struct ns *ns, struct ns_file *f, char *dst, size_t size,
 		 off_t off);
 ssize_t run_write(struct ns *ns, struct ns_file *f, const char *src,
 		  size_t size, off_t off);
-int run_flush(struct ns *ns, struct caller *c, struct ns_file *f);
+int run_flush(struct ns *ns, struct ns_file *f);
+/* Whether `c` may write the graph `n` being written (n->mu held): its
+ * first writer is kept, and any other identity gets -EBUSY. */
+int run_graph_writer(struct node *n, struct caller *c);
 int run_remove(struct ns *ns, struct caller *c, struct node *parent,
 	       const char *name, int dir);
 int run_setattr(struct ns *ns, struct caller *c, struct node *n,

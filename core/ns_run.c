@@ -405,7 +405,7 @@ int run_open(struct ns *ns, struct caller *c, struct node *n, int flags,
 	if (rc)
 		goto out;
 	pthread_mutex_lock(&n->mu);
-	rc = file_handle_new(n, flags, out);
+	rc = file_handle_new(n, c, flags, out);
 	pthread_mutex_unlock(&n->mu);
 	if (!rc && (n->kind == NK_RUNENT || n->kind == NK_RUNEVENTS)) {
 		(*out)->path = strdup(path);
@@ -587,13 +587,14 @@ int run_create(struct ns *ns, struct caller *c, struct node *parent,
 		n->dirty = 1;
 	}
 	pthread_mutex_lock(&n->mu);
-	if (flags & O_TRUNC) {
+	rc = run_graph_writer(n, c);
+	if (!rc && (flags & O_TRUNC)) {
 		rc = buf_resize(&n->data, 0);
 		n->size = n->data.len;
 		n->dirty = 1;
 	}
 	if (!rc)
-		rc = file_handle_new(n, flags, fout);
+		rc = file_handle_new(n, c, flags, fout);
 	pthread_mutex_unlock(&n->mu);
 	if (rc)
 		goto out;
@@ -604,7 +605,26 @@ out:
 	return rc;
 }
 
-int run_flush(struct ns *ns, struct caller *c, struct ns_file *f)
+int run_graph_writer(struct node *n, struct caller *c)
+{
+	struct caller *w;
+
+	if (n->writer) {
+		acl_load_groups(c);
+		return acl_caller_same(n->writer, c) ? 0 : -EBUSY;
+	}
+	w = malloc(sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	acl_caller_keep(w, c);
+	n->writer = w;
+	return 0;
+}
+
+/* The graph is submitted as the opener of `f` (ns.h: rights after open),
+ * whoever sends the flush: every writer of `n` is that same identity
+ * (run_graph_writer). */
+int run_flush(struct ns *ns, struct ns_file *f)
 {
 	struct node *n = f->node, *parent;
 	char base[RUN_NAME_MAX + 1];
@@ -612,6 +632,8 @@ int run_flush(struct ns *ns, struct caller *c, struct ns_file *f)
 	size_t len = 0;
 	int rc = 0;
 
+	if (!f->opener)
+		return 0;	/* opened for reading: submits nothing */
 	pthread_rwlock_rdlock(&ns->tree);
 	pthread_mutex_lock(&n->mu);
 	parent = n->parent;
@@ -633,7 +655,7 @@ int run_flush(struct ns *ns, struct caller *c, struct ns_file *f)
 	if (rc || !json)
 		return rc ? rc : f->result;
 	if (graph_base(n->name, base, sizeof(base)) == 0)
-		rc = run_submit(ns, c, parent, base, json, len);
+		rc = run_submit(ns, f->opener, parent, base, json, len);
 	else
 		rc = -EINVAL;
 	free(json);
@@ -759,7 +781,8 @@ int run_setattr(struct ns *ns, struct caller *c, struct node *n,
 	if (rc)
 		goto out;
 	pthread_mutex_lock(&n->mu);
-	if (n->kind == NK_RUNGRAPH && (what & NS_SET_SIZE)) {
+	if (n->kind == NK_RUNGRAPH && (what & NS_SET_SIZE) &&
+	    !(rc = run_graph_writer(n, c))) {
 		rc = buf_resize(&n->data, (size_t)want->st_size);
 		if (!rc) {
 			n->size = n->data.len;

@@ -160,6 +160,7 @@ static void node_destroy(struct node *n)
 	blob_xattrs_release(&n->xattrs);
 	blob_xattrs_release(&n->skill_x);
 	free(n->skill_name);
+	free(n->writer);
 	if (n->kind == NK_VOLUME)
 		free(n->vol);
 	free(n->name);

@@ -409,6 +409,45 @@ static void test_groups_edge(struct ident *id)
 	CHECK(!acl_is_admin(id, &c), "acl_is_admin: alice is not");
 }
 
+/* A kept caller (the opener of a file) decides later exactly as its
+ * request would have: its groups fetched once, at keep time, and never
+ * again; and a different identity is never taken for it. */
+static void test_kept_caller(struct ident *id)
+{
+	struct caller c, kept, other;
+
+	caller_of(&c, &W_BOB);
+	acl_caller_keep(&kept, &c);
+	CHECK_INT_EQ(1, W_BOB.calls, "keep: the groups are fetched at once");
+	CHECK(kept.get_groups == NULL && kept.ctx == NULL,
+	      "keep: the kept caller has no way to fetch again");
+	CHECK_INT_EQ(RW, acl_rights(id, &kept, ACL_TEAM, "eng", ACL_SHARED),
+		     "keep: bob as kept still writes team/eng");
+	CHECK_INT_EQ(NO, acl_rights(id, &kept, ACL_USER, "carol",
+				    ACL_SHARED),
+		     "keep: and still sees nothing of user/carol");
+	CHECK_INT_EQ(1, W_BOB.calls, "keep: no fetch after the keep");
+
+	caller_of(&c, &W_BOB);
+	acl_caller_keep(&other, &c);
+	CHECK(acl_caller_same(&kept, &other), "same: bob twice is one identity");
+	caller_of(&c, &W_ALICE);
+	acl_caller_keep(&other, &c);
+	CHECK(!acl_caller_same(&kept, &other), "same: bob is not alice");
+	caller_of(&c, &W_BOB);
+	acl_caller_keep(&other, &c);
+	other.groups[0] = GID_ADMIN;
+	CHECK(!acl_caller_same(&kept, &other),
+	      "same: bob with another group is not bob");
+	other = kept;
+	other.gid = 0;
+	CHECK(!acl_caller_same(&kept, &other),
+	      "same: bob with another gid is not bob");
+	caller_of(&c, &W_ROOT);
+	acl_caller_keep(&other, &c);
+	CHECK(!acl_caller_same(&kept, &other), "same: root is not bob");
+}
+
 static void test_no_admin_group(void)
 {
 	struct ident *id;
@@ -467,6 +506,7 @@ int main(void)
 	test_groups_lazily(id);
 	test_groups_edge(id);
 	test_ident(id);
+	test_kept_caller(id);
 	ident_free(id);
 	test_no_admin_group();
 	return unit_done();

@@ -167,7 +167,7 @@ static int write_new(struct caller *c, struct node *dir, const char *name,
 	w = ns_write(ns, f, content, len, 0);
 	rc = w < 0 ? (int)w : w != (ssize_t)len ? -EIO : 0;
 	if (!rc)
-		rc = ns_flush(ns, &ROOT, f);
+		rc = ns_flush(ns, f);
 	ns_release(ns, f);
 	return rc;
 }
@@ -564,7 +564,7 @@ static void test_flush_failure(void)
 	CHECK_INT_EQ(11, ns_write(ns, f, "new content", 11, 0),
 		     "writes 11 bytes");
 	blob_local_inject(blob, BLOB_FAULT_RENAME, EIO);
-	CHECK_INT_EQ(-EIO, ns_flush(ns, &ROOT, f),
+	CHECK_INT_EQ(-EIO, ns_flush(ns, f),
 		     "flush with the store failing returns EIO");
 	blob_local_inject(blob, BLOB_FAULT_RENAME, 0);
 	CHECK_INT_EQ(5, disk_read("user/alice/skills/a.md", buf, sizeof(buf)),
@@ -603,7 +603,7 @@ static void test_flush_failure(void)
 	CHECK_INT_EQ(10, disk_read("user/alice/skills/a.md", buf, sizeof(buf)),
 		     "after the second fsync the new content is stored");
 	CHECK_STR_EQ("alpha beta", buf, "stored: 'alpha beta'");
-	CHECK_INT_EQ(0, ns_flush(ns, &ROOT, f), "flush of a clean file");
+	CHECK_INT_EQ(0, ns_flush(ns, f), "flush of a clean file");
 	ns_release(ns, f);
 	CHECK_INT_EQ(0, tmp_count(), "no temporary file left in STATE/tmp");
 
@@ -634,7 +634,7 @@ static void test_flush_failure(void)
 				      &st),
 		     "truncate tr.md to 2 with the store failing is EIO");
 	blob_local_inject(blob, BLOB_FAULT_RENAME, 0);
-	CHECK_INT_EQ(0, ns_flush(ns, &ROOT, f), "close the reader (flush)");
+	CHECK_INT_EQ(0, ns_flush(ns, f), "close the reader (flush)");
 	ns_release(ns, f);
 	CHECK_INT_EQ(10, disk_read("user/alice/skills/tr.md", buf,
 				   sizeof(buf)),
@@ -659,7 +659,7 @@ static void test_flush_failure(void)
 				    &f), "create fail.md");
 	ns_write(ns, f, "lost", 4, 0);
 	blob_local_inject(blob, BLOB_FAULT_RENAME, EIO);
-	CHECK_INT_EQ(-EIO, ns_flush(ns, &ROOT, f), "the first flush fails with EIO");
+	CHECK_INT_EQ(-EIO, ns_flush(ns, f), "the first flush fails with EIO");
 	blob_local_inject(blob, BLOB_FAULT_RENAME, 0);
 	CHECK_INT_EQ(-ENOENT, disk_read("user/alice/skills/fail.md", buf,
 					sizeof(buf)),
@@ -727,7 +727,7 @@ static void test_rename(void)
 	CHECK_INT_EQ(0, ns_rename(ns, &ALICE, sk, "fresh.md", sk, "fresh2.md",
 				  0), "rename the unflushed fresh.md");
 	ns_write(ns, f, "!", 1, 5);
-	CHECK_INT_EQ(0, ns_flush(ns, &ROOT, f), "flush after the rename");
+	CHECK_INT_EQ(0, ns_flush(ns, f), "flush after the rename");
 	ns_release(ns, f);
 	CHECK_INT_EQ(6, disk_read("user/alice/skills/fresh2.md", buf,
 				  sizeof(buf)), "stored under the new name");
@@ -796,7 +796,7 @@ static void test_unlink_open(void)
 	CHECK_INT_EQ(0, create_open(&ALICE, sk, "open.md", 0644, O_RDWR, &n,
 				    &h), "create open.md");
 	ns_write(ns, h, "keep me", 7, 0);
-	CHECK_INT_EQ(0, ns_flush(ns, &ROOT, h), "flush open.md, still open");
+	CHECK_INT_EQ(0, ns_flush(ns, h), "flush open.md, still open");
 	CHECK_INT_EQ(0, ns_unlink(ns, &ALICE, sk, "open.md"),
 		     "unlink the open file");
 	CHECK_INT_EQ(-ENOENT, disk_read("user/alice/skills/open.md", buf,
@@ -813,7 +813,7 @@ static void test_unlink_open(void)
 		     "and reads back what it wrote");
 	CHECK_INT_EQ(0, ns_getattr(ns, &ALICE, n, &st), "fstat of it");
 	CHECK_INT_EQ(0, st.st_nlink, "it has no links");
-	CHECK_INT_EQ(0, ns_flush(ns, &ROOT, h), "flush of an unlinked file is 0");
+	CHECK_INT_EQ(0, ns_flush(ns, h), "flush of an unlinked file is 0");
 	ns_release(ns, h);
 	CHECK_INT_EQ(-ENOENT, disk_read("user/alice/skills/open.md", buf,
 					sizeof(buf)),
@@ -1129,7 +1129,7 @@ static void test_io(void)
 		     "a write past max_file_size is EFBIG");
 	CHECK_INT_EQ(1, ns_write(ns, f, "z", 1, (1 << 20) - 1),
 		     "a write ending at max_file_size works");
-	CHECK_INT_EQ(0, ns_flush(ns, &ROOT, f), "flush the 1 MiB file");
+	CHECK_INT_EQ(0, ns_flush(ns, f), "flush the 1 MiB file");
 	ns_release(ns, f);
 	rc = ns_create(ns, &ALICE, sk, "holes", 0644,
 		       O_CREAT | O_EXCL | O_WRONLY, &n, &st, &f);
@@ -1167,7 +1167,7 @@ static void test_more(void)
 	ns_write(ns, f, "x", 1, 0);
 	CHECK_INT_EQ(0, ns_setxattr(ns, &ALICE, n, "user.early", "1", 1, 0),
 		     "setxattr before the first flush");
-	CHECK_INT_EQ(0, ns_flush(ns, &ROOT, f), "flush xnew.md");
+	CHECK_INT_EQ(0, ns_flush(ns, f), "flush xnew.md");
 	ns_release(ns, f);
 	blob_path(p, sizeof(p), "user/alice/skills/xnew.md");
 	len = getxattr(p, "user.early", buf, sizeof(buf));
@@ -1243,7 +1243,7 @@ static void test_big_xattr(void)
 				    &f), "create bx2.md");
 	ns_write(ns, f, "two", 3, 0);
 	rc1 = ns_setxattr(ns, &ALICE, n, "user.big", big, 8000, 0);
-	rc2 = ns_flush(ns, &ROOT, f);
+	rc2 = ns_flush(ns, f);
 	CHECK(rc2 == 0 || rc1 != 0, "setxattr of 8000 bytes before the first "
 	      "flush said %d, yet close() then fails with %d: the content "
 	      "is not stored", rc1, rc2);
@@ -1255,7 +1255,7 @@ static void test_big_xattr(void)
 	CHECK_INT_EQ(0, ns_open(ns, &ALICE, n, O_WRONLY | O_TRUNC, &f,
 				&(int){ 0 }), "open bx2.md again");
 	ns_write(ns, f, "again", 5, 0);
-	CHECK_INT_EQ(0, ns_flush(ns, &ROOT, f), "writing bx2.md again and closing "
+	CHECK_INT_EQ(0, ns_flush(ns, f), "writing bx2.md again and closing "
 		     "it works (the file is not stuck)");
 	ns_release(ns, f);
 	free(big);
@@ -1409,7 +1409,7 @@ static void conc_round(struct worker *w)
 		memset(data, w->fill, sizeof(data));
 		len = ns_write(ns, f, data, sizeof(data), 0);
 		conc_note(w, len < 0 ? (int)len : 0);
-		conc_note(w, ns_flush(ns, &ROOT, f));
+		conc_note(w, ns_flush(ns, f));
 		ns_release(ns, f);
 		ns_forget(ns, n, 1);
 		break;
