@@ -8,7 +8,7 @@ BINDIR    := $(PREFIX)/bin
 DATADIR   := $(PREFIX)/share/llmunix
 MANDIR    := $(PREFIX)/share/man
 CC        ?= cc
-PKGS      := fuse3 yaml-0.1 md4c jansson
+PKGS      := fuse3 yaml-0.1 md4c jansson nettle
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -22,7 +22,8 @@ SANITIZE := $(BASE) -O1 -g -fno-omit-frame-pointer \
 	    -fsanitize=address,undefined -fno-sanitize-recover=all
 LIBS     := $(PKG_LIBS) -pthread
 
-CORE_SRC := $(sort $(wildcard core/*.c))
+CORE_SRC := $(sort $(wildcard core/*/*.c))
+CORE_HDR := $(wildcard core/*/*.h)
 FS_SRC   := $(sort $(wildcard fs/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test-*.c))
 
@@ -43,18 +44,18 @@ deps:
 llmunixfs: $(REL_OBJ)
 	$(CC) -o $@ $^ $(LIBS)
 
-# fs/main.c and core/config.c have PREFIX built in: rebuild it when PREFIX changes.
+# fs/main.c and core/util/config.c have PREFIX built in: rebuild it when PREFIX changes.
 build/prefix: FORCE
 	@mkdir -p build
 	@echo '$(PREFIX)' | cmp -s - $@ || echo '$(PREFIX)' > $@
 FORCE:
-build/release/fs/main.o build/asan/fs/main.o build/release/core/config.o build/asan/core/config.o: build/prefix
+build/release/fs/main.o build/asan/fs/main.o build/release/core/util/config.o build/asan/core/util/config.o: build/prefix
 
-build/release/%.o: %.c $(wildcard core/*.h fs/*.h)
+build/release/%.o: %.c $(CORE_HDR) $(wildcard fs/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(RELEASE) -MMD -c -o $@ $<
 
-build/asan/%.o: %.c $(wildcard core/*.h fs/*.h)
+build/asan/%.o: %.c $(CORE_HDR) $(wildcard fs/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(SANITIZE) -c -o $@ $<
 
@@ -114,15 +115,15 @@ FUZZ_TIME ?= 300
 FUZZ_FLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -I. $(PKG_CFLAGS) -g -O1 \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 # skill_xattr.c (built on blob.h) is not part of the parser.
-SKILL_SRC := $(filter-out core/skill_xattr.c,$(filter core/skill%.c,$(CORE_SRC))) \
-	     core/buf.c
-GRAPH_SRC := $(filter core/graph%.c,$(CORE_SRC)) $(SKILL_SRC)
+SKILL_SRC := $(filter-out core/skill/skill_xattr.c,$(filter core/skill/%.c,$(CORE_SRC))) \
+	     core/util/buf.c
+GRAPH_SRC := $(filter core/run/graph%.c,$(CORE_SRC)) $(SKILL_SRC)
 
-build/fuzz/fuzz-skill: tests/fuzz/fuzz-skill.c $(SKILL_SRC) $(wildcard core/*.h)
+build/fuzz/fuzz-skill: tests/fuzz/fuzz-skill.c $(SKILL_SRC) $(CORE_HDR)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(SKILL_SRC) $(PKG_LIBS)
 
-build/fuzz/fuzz-graph: tests/fuzz/fuzz-graph.c tests/graph-skills.h $(GRAPH_SRC) $(wildcard core/*.h)
+build/fuzz/fuzz-graph: tests/fuzz/fuzz-graph.c tests/graph-skills.h $(GRAPH_SRC) $(CORE_HDR)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(GRAPH_SRC) $(PKG_LIBS)
 
@@ -151,4 +152,4 @@ install: all
 clean:
 	rm -rf build llmunixfs
 
--include $(wildcard build/release/*/*.d)
+-include $(wildcard build/release/*/*.d build/release/*/*/*.d)

@@ -1,12 +1,12 @@
 /* fs/fs.h: the FUSE layer: translates low-level requests into namespace
- * calls (core/ns.h) and their results into replies. No policy here. */
+ * calls (core/ns/ns.h) and their results into replies. No policy here. */
 #ifndef LLMUNIX_FS_H
 #define LLMUNIX_FS_H
 
 #include <fuse_lowlevel.h>
 
-#include "core/config.h"
-#include "core/ns.h"
+#include "core/util/config.h"
+#include "core/ns/ns.h"
 
 struct fs {
 	struct ns *ns;

@@ -1,11 +1,11 @@
 /* fs/main.c: start-up of llmunixfs: options, configuration, the mount, the
  * request loop and a clean exit on SIGTERM, SIGINT or unmount. */
-#include "core/blob_local.h"
-#include "core/config.h"
-#include "core/engine.h"
-#include "core/ident.h"
-#include "core/log.h"
-#include "core/ns.h"
+#include "core/store/blob_local.h"
+#include "core/util/config.h"
+#include "core/run/engine.h"
+#include "core/ns/ident.h"
+#include "core/util/log.h"
+#include "core/ns/ns.h"
 #include "fs/fs.h"
 
 #include <errno.h>

@@ -1,5 +1,5 @@
 /* tests/fuzz/fuzz-graph.c: a libFuzzer target for the graph parser
- * (core/graph.h): parse, check against five fixed skills, free. Beyond "no
+ * (core/run/graph.h): parse, check against five fixed skills, free. Beyond "no
  * crash, no leak" it checks what callers rely on: 0, -EINVAL or -ENOMEM
  * (and the lookup's -EIO for the skill "broken"), at least one message
  * on -EINVAL, every message one line, a graph only on 0, an order on a
@@ -10,10 +10,10 @@
  * under the sanitizers.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. \
- *     tests/fuzz/fuzz-graph.c core/graph*.c core/skill*.c core/buf.c \
+ *     tests/fuzz/fuzz-graph.c core/graph*.c core/skill*.c core/util/buf.c \
  *     -lyaml -lmd4c -ljansson */
-#include "core/graph.h"
-#include "core/skill.h"
+#include "core/run/graph.h"
+#include "core/skill/skill.h"
 #include "tests/graph-skills.h"
 
 #include <errno.h>

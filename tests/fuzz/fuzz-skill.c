@@ -1,14 +1,14 @@
 /* tests/fuzz/fuzz-skill.c: a libFuzzer target for the skill parser
- * (core/skill.h): parse, serialise as JSON, free. Beyond "no crash, no
+ * (core/skill/skill.h): parse, serialise as JSON, free. Beyond "no crash, no
  * leak" it checks what callers rely on: 0 or -ENOMEM, always a record on
  * 0, every error message starting with the file name, and JSON with no
  * raw control character. tests/unit/test-fuzz-replay.c runs it over
  * tests/skills/ and tests/fuzz/corpus/ under the sanitizers.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. \
- *     tests/fuzz/fuzz-skill.c core/skill*.c core/buf.c -lyaml -lmd4c */
-#include "core/buf.h"
-#include "core/skill.h"
+ *     tests/fuzz/fuzz-skill.c core/skill*.c core/util/buf.c -lyaml -lmd4c */
+#include "core/util/buf.h"
+#include "core/skill/skill.h"
 
 #include <errno.h>
 #include <stdint.h>

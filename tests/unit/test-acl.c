@@ -1,7 +1,7 @@
 /* tests/unit/test-acl.c: the rights table of DESIGN.md section 2, through
  * acl_decide() on facts and acl_rights() on an ident built by hand. */
-#include "core/acl.h"
-#include "core/ident.h"
+#include "core/ns/acl.h"
+#include "core/ns/ident.h"
 #include "unit.h"
 
 #include <errno.h>
@@ -40,7 +40,7 @@ static const char *const role_str[R_NR] = {
 	"admin", "owner", "member", "teammate", "stranger",
 };
 
-/* What DESIGN.md section 2 says, written out independently of core/acl.c.
+/* What DESIGN.md section 2 says, written out independently of core/ns/acl.c.
  * "owner" is the user of a user volume; "member" a member of a team
  * volume's team; "teammate" shares a team with a user volume's user. A
  * flag that does not apply to a class (owner of a team, member of a user

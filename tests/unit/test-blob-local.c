@@ -1,8 +1,8 @@
-/* tests/unit/test-blob-local.c: the local blob backend (core/blob_local.h)
+/* tests/unit/test-blob-local.c: the local blob backend (core/store/blob_local.h)
  * on a temporary state folder, with injected faults and, as root, a real
  * full disk (a small tmpfs). */
-#include "core/blob_local.h"
-#include "core/log.h"
+#include "core/store/blob_local.h"
+#include "core/util/log.h"
 #include "unit.h"
 
 #include <dirent.h>

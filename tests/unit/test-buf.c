@@ -1,7 +1,7 @@
-/* tests/unit/test-buf.c: the capped growable buffer (core/buf.h) and
- * log_escape (core/log.h). */
-#include "core/buf.h"
-#include "core/log.h"
+/* tests/unit/test-buf.c: the capped growable buffer (core/util/buf.h) and
+ * log_escape (core/util/log.h). */
+#include "core/util/buf.h"
+#include "core/util/log.h"
 #include "unit.h"
 
 #include <errno.h>

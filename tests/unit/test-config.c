@@ -1,8 +1,8 @@
-/* tests/unit/test-config.c: config_load and config_set (core/config.h) on
+/* tests/unit/test-config.c: config_load and config_set (core/util/config.h) on
  * temporary files. Account names used are ones every Debian system has:
  * groups adm, daemon, users; accounts daemon, nobody. */
-#include "core/config.h"
-#include "core/log.h"
+#include "core/util/config.h"
+#include "core/util/log.h"
 #include "unit.h"
 
 #include <errno.h>

@@ -1,10 +1,10 @@
-/* tests/unit/test-graph.c: graph_parse() and graph_check() (core/graph.h)
+/* tests/unit/test-graph.c: graph_parse() and graph_check() (core/run/graph.h)
  * with skills made by skill_parse() from small skill texts, so that port
  * types are real: every error asserted word for word, orders of a chain
  * and a diamond, the React Flow form, literal types, the node cap, cycles
  * and hostile JSON. */
-#include "core/graph.h"
-#include "core/skill.h"
+#include "core/run/graph.h"
+#include "core/skill/skill.h"
 #include "tests/graph-skills.h"
 #include "unit.h"
 

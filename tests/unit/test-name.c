@@ -1,5 +1,5 @@
-/* tests/unit/test-name.c: name_check and name_is_noise (core/name.h). */
-#include "core/name.h"
+/* tests/unit/test-name.c: name_check and name_is_noise (core/util/name.h). */
+#include "core/util/name.h"
 #include "unit.h"
 
 #include <errno.h>

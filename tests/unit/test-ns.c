@@ -1,15 +1,15 @@
-/* tests/unit/test-ns.c: the namespace (core/ns.h) without FUSE, on the
+/* tests/unit/test-ns.c: the namespace (core/ns/ns.h) without FUSE, on the
  * local blob store in a temporary state folder.
  *
  * Users built by hand: alice (uid 1001) and bob (1002) in team eng, carol
  * (1003) in team research; dave (1004) in the admin group. Every node
  * reference taken is tracked and dropped with ns_forget before ns_free.
  */
-#include "core/blob_local.h"
-#include "core/config.h"
-#include "core/ident.h"
-#include "core/log.h"
-#include "core/ns.h"
+#include "core/store/blob_local.h"
+#include "core/util/config.h"
+#include "core/ns/ident.h"
+#include "core/util/log.h"
+#include "core/ns/ns.h"
 #include "unit.h"
 
 #include <dirent.h>

@@ -1,10 +1,10 @@
-/* tests/unit/test-run-keys.c: run_keys() (core/engine.h): the same graph
+/* tests/unit/test-run-keys.c: run_keys() (core/run/engine.h): the same graph
  * gives the same keys; one changed input changes exactly that node's key
  * and its descendants'; skill content, defaults, links and "cache": false
  * all count, and the order of inputs in the JSON does not. */
-#include "core/engine.h"
-#include "core/graph.h"
-#include "core/skill.h"
+#include "core/run/engine.h"
+#include "core/run/graph.h"
+#include "core/skill/skill.h"
 #include "unit.h"
 
 #include <errno.h>

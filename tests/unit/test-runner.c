@@ -1,13 +1,13 @@
-/* tests/unit/test-runner.c: running skills (core/runner.h) for real, in
+/* tests/unit/test-runner.c: running skills (core/runner/runner.h) for real, in
  * bubblewrap, as an unprivileged test account: python, sh and spice
  * skills, their outputs and errors, and hostile code (loops, fork bombs,
  * memory and disk hogs, escapes, floods, cancels) that must be stopped
  * and reported, leaving no process behind. Runs as root (it makes the
  * test account); skips with a reason otherwise. */
-#include "core/buf.h"
-#include "core/log.h"
-#include "core/runner.h"
-#include "core/skill.h"
+#include "core/util/buf.h"
+#include "core/util/log.h"
+#include "core/runner/runner.h"
+#include "core/skill/skill.h"
 #include "unit.h"
 
 #include <arpa/inet.h>

@@ -2,7 +2,7 @@
  * sha256sum, whole and in pieces. */
 #include "unit.h"
 
-#include "core/sha256.h"
+#include "core/util/sha256.h"
 
 static void expect(const char *what, const void *data, size_t len,
 		   const char *hex)
@@ -14,10 +14,10 @@ static void expect(const char *what, const void *data, size_t len,
 	sha256(data, len, d);
 	CHECK_STR_EQ(hex, sha256_hex(d, h), "%s", what);
 	/* the same bytes fed one at a time */
-	sha256_init(&s);
+	sha256_begin(&s);
 	for (size_t i = 0; i < len; i++)
-		sha256_update(&s, (const char *)data + i, 1);
-	sha256_final(&s, d);
+		sha256_add(&s, (const char *)data + i, 1);
+	sha256_end(&s, d);
 	CHECK_STR_EQ(hex, sha256_hex(d, h), "%s, a byte at a time", what);
 }
 

@@ -1,10 +1,10 @@
-/* tests/unit/test-skill.c: skill_parse() and skill_to_json() (core/skill.h)
+/* tests/unit/test-skill.c: skill_parse() and skill_to_json() (core/skill/skill.h)
  * on the corpus in tests/skills/ (valid-*.md parse without errors, bad-*.md
  * give exactly one error each, asserted word for word with its line), on
  * files made here (CRLF, 1 MiB, Unicode lengths, error caps), and on the
  * repository's own skills/code/fibonacci.md. Run from the top folder. */
-#include "core/buf.h"
-#include "core/skill.h"
+#include "core/util/buf.h"
+#include "core/skill/skill.h"
 #include "unit.h"
 
 #include <errno.h>

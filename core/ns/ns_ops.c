@@ -1,0 +1,421 @@
+/* core/ns/ns_ops.c: operations that change names and attributes: mkdir,
+ * unlink, rmdir, rename, setattr. */
+#include "core/util/log.h"
+#include "core/util/name.h"
+#include "core/ns/ns_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int ns_mkdir(struct ns *ns, struct caller *c, struct node *parent,
+	     const char *name, mode_t mode, struct node **out,
+	     struct stat *st)
+{
+	struct blob_meta m;
+	char key[PATH_MAX];
+	struct node *n;
+	int rc;
+
+	pthread_rwlock_wrlock(&ns->tree);
+	rc = ns_check_dir_write(ns, c, parent);
+	if (!rc)
+		rc = ns_check_new_name(parent, name);
+	if (rc)
+		goto out;
+	if (node_child(ns, parent, name)) {
+		rc = -EEXIST;
+		goto out;
+	}
+	n = node_new(ns, parent, name, NK_DIR, S_IFDIR | (mode & 0777));
+	if (!n) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	n->uid = c->uid;
+	n->gid = c->gid;
+	node_meta(n, &m);
+	rc = node_key(n, key, sizeof(key));
+	if (!rc)
+		rc = ns->blob->ops->mkdir(ns->blob, key, &m);
+	if (rc == -EEXIST)	/* left in the store, unknown to us */
+		rc = ns->blob->ops->setmeta(ns->blob, key, &m);
+	if (rc) {
+		node_detach(ns, n);
+		goto out;
+	}
+	n->stored = 1;
+	n->nlookup = 1;
+	parent->mtime = n->mtime;
+	dir_store_meta(ns, parent);
+	node_stat(ns, c, n, st);
+	*out = n;
+out:
+	pthread_rwlock_unlock(&ns->tree);
+	return rc;
+}
+
+#define KEEP_SMALL_MAX (64u << 10)
+
+/* Before a name goes away, give its file the content to keep: open files
+ * must go on reading, and a file the kernel still knows may be opened by
+ * a reader that looked it up just before (small files only; a larger
+ * one then gives ENOENT). */
+static int keep_for_open_files(struct ns *ns, struct node *n)
+{
+	if (n->kind != NK_FILE || n->loaded)
+		return 0;
+	if (n->opens)
+		return file_load(ns, n);
+	if (__atomic_load_n(&n->nlookup, __ATOMIC_SEQ_CST) &&
+	    n->size <= KEEP_SMALL_MAX && file_load(ns, n)) {
+		char esc[128];
+
+		log_debug("could not keep '%s' for late readers",
+			  log_escape(esc, sizeof(esc), n->name));
+	}
+	return 0;
+}
+
+static int remove_checks(struct ns *ns, struct caller *c, struct node *parent,
+			 const char *name, struct node **out)
+{
+	int rc = ns_check_dir_write(ns, c, parent);
+
+	if (rc)
+		return rc;
+	if (strlen(name) > NAME_MAX_BYTES)
+		return -ENAMETOOLONG;
+	*out = node_child(ns, parent, name);
+	return *out ? 0 : -ENOENT;
+}
+
+/* Take `n` out of the store and the tree; the tree is held for writing. */
+static int remove_node(struct ns *ns, struct node *parent, struct node *n)
+{
+	char key[PATH_MAX];
+	int rc = keep_for_open_files(ns, n);
+
+	if (!rc)
+		rc = node_key(n, key, sizeof(key));
+	if (!rc && n->stored)
+		rc = n->kind == NK_FILE ? ns->blob->ops->del(ns->blob, key) :
+					  ns->blob->ops->rmdir(ns->blob, key);
+	if (rc && rc != -ENOENT)
+		return rc;
+	ns_now(&parent->mtime);
+	dir_store_meta(ns, parent);
+	node_detach(ns, n);
+	return 0;
+}
+
+int ns_unlink(struct ns *ns, struct caller *c, struct node *parent,
+	      const char *name)
+{
+	struct node *n;
+	int rc;
+
+	if (run_kind(parent))
+		return run_remove(ns, c, parent, name, 0);
+	pthread_rwlock_wrlock(&ns->tree);
+	rc = remove_checks(ns, c, parent, name, &n);
+	if (!rc && n->kind != NK_FILE)
+		rc = -EISDIR;
+	if (!rc)
+		rc = remove_node(ns, parent, n);
+	pthread_rwlock_unlock(&ns->tree);
+	return rc;
+}
+
+int ns_rmdir(struct ns *ns, struct caller *c, struct node *parent,
+	     const char *name)
+{
+	struct node *n;
+	int rc;
+
+	if (run_kind(parent))
+		return run_remove(ns, c, parent, name, 1);
+	pthread_rwlock_wrlock(&ns->tree);
+	rc = remove_checks(ns, c, parent, name, &n);
+	if (!rc && n->kind == NK_FILE)
+		rc = -ENOTDIR;
+	else if (!rc && n->nchildren)
+		rc = -ENOTEMPTY;
+	if (!rc)
+		rc = remove_node(ns, parent, n);
+	pthread_rwlock_unlock(&ns->tree);
+	return rc;
+}
+
+/* The area (skills/ or workflows/) a data node lies in. */
+static struct node *area_of(struct node *n)
+{
+	while (n && n->kind != NK_AREA)
+		n = n->parent;
+	return n;
+}
+
+static int is_ancestor(const struct node *a, const struct node *n)
+{
+	for (; n; n = n->parent)
+		if (n == a)
+			return 1;
+	return 0;
+}
+
+static int rename_checks(struct node *src, struct node *dst,
+			 struct node *newparent, unsigned flags)
+{
+	if (src->kind == NK_DIR && is_ancestor(src, newparent))
+		return -EINVAL;
+	if (!dst)
+		return 0;
+	if (flags & RENAME_NOREPLACE)
+		return -EEXIST;
+	if (src->kind == NK_DIR && dst->kind == NK_FILE)
+		return -ENOTDIR;
+	if (src->kind == NK_FILE && dst->kind != NK_FILE)
+		return -EISDIR;
+	if (dst->nchildren)
+		return -ENOTEMPTY;
+	return 0;
+}
+
+int ns_rename(struct ns *ns, struct caller *c, struct node *parent,
+	      const char *name, struct node *newparent, const char *newname,
+	      unsigned flags)
+{
+	char from[PATH_MAX], to[PATH_MAX], *copy = NULL;
+	struct node *src, *dst;
+	int rc;
+
+	if (flags & ~(unsigned)RENAME_NOREPLACE)
+		return -EINVAL;
+	/* Graphs go into run/ by writing them; records stay where they
+	 * are (EXDEV makes mv copy, which submits the graph). */
+	if (run_kind(parent) || run_kind(newparent))
+		return run_kind(parent) && run_kind(newparent) ? -EPERM :
+								 -EXDEV;
+	pthread_rwlock_wrlock(&ns->tree);
+	rc = remove_checks(ns, c, parent, name, &src);
+	if (!rc)
+		rc = ns_check_dir_write(ns, c, newparent);
+	if (rc)
+		goto out;
+	if (area_of(parent) != area_of(newparent)) {
+		rc = -EXDEV;
+		goto out;
+	}
+	rc = ns_check_new_name(newparent, newname);
+	if (rc)
+		goto out;
+	dst = node_child(ns, newparent, newname);
+	if (dst == src)
+		goto out;
+	rc = rename_checks(src, dst, newparent, flags);
+	if (rc)
+		goto out;
+	copy = strdup(newname);
+	if (!copy) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	/* The store must hold the source before it can move it. */
+	if (src->kind == NK_FILE && !src->stored)
+		rc = file_store(ns, src, 0);
+	if (!rc && dst)
+		rc = keep_for_open_files(ns, dst);
+	if (!rc)
+		rc = node_key(src, from, sizeof(from));
+	if (!rc)
+		rc = node_key(newparent, to, sizeof(to));
+	if (!rc && strlen(to) + strlen(newname) + 2 > sizeof(to))
+		rc = -ENAMETOOLONG;
+	if (!rc) {
+		size_t k = strlen(to);
+
+		snprintf(to + k, sizeof(to) - k, "/%s", newname);
+	}
+	if (!rc)
+		rc = ns->blob->ops->rename(ns->blob, from, to);
+	if (rc)
+		goto out;
+	if (dst)
+		node_detach(ns, dst);
+	node_move(ns, src, newparent, copy);
+	copy = NULL;
+	ns_now(&src->ctime);
+	parent->mtime = src->ctime;
+	newparent->mtime = src->ctime;
+	dir_store_meta(ns, parent);
+	if (newparent != parent)
+		dir_store_meta(ns, newparent);
+	if (src->kind == NK_DIR)
+		dir_store_meta(ns, src);	/* its mtime moved with it */
+out:
+	free(copy);
+	pthread_rwlock_unlock(&ns->tree);
+	return rc;
+}
+
+/* --- setattr ------------------------------------------------------------- */
+
+static int chown_allowed(struct ns *ns, struct caller *c, struct node *n,
+			 const struct stat *want, unsigned what)
+{
+	int admin = acl_is_admin(ns->id, c);
+
+	if ((what & NS_SET_UID) && want->st_uid != n->uid && !admin)
+		return -EPERM;
+	if ((what & NS_SET_GID) && want->st_gid != n->gid && !admin) {
+		if (c->uid != n->uid)
+			return -EPERM;
+		for (int i = 0; i < c->ngroups; i++)
+			if (c->groups[i] == want->st_gid)
+				return 0;
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* Persist attributes of a node that is not dirty. n->mu held. */
+static int store_meta(struct ns *ns, struct node *n)
+{
+	struct blob_meta m;
+	char key[PATH_MAX];
+	int rc = node_key(n, key, sizeof(key));
+
+	if (rc)
+		return rc;
+	node_meta(n, &m);
+	if (n->kind == NK_FILE) {
+		if (n->dirty)
+			return 0;	/* goes with the content */
+		rc = ns->blob->ops->setmeta(ns->blob, key, &m);
+		if (!rc)
+			n->saved = m;
+		return rc;
+	}
+	rc = ns->blob->ops->setmeta(ns->blob, key, &m);
+	if (rc == -ENOENT && n->kind == NK_AREA)
+		rc = ns->blob->ops->mkdir(ns->blob, key, &m);
+	if (!rc)
+		n->stored = 1;
+	return rc;
+}
+
+static int apply_size(struct ns *ns, struct node *n, struct ns_file *f,
+		      uint64_t size)
+{
+	struct timespec mtime = n->mtime, ctime = n->ctime;
+	uint64_t old_size = n->size;
+	unsigned dirty = n->dirty;
+	struct buf keep;
+	int rc;
+
+	if (n->kind != NK_FILE)
+		return -EISDIR;
+	if (size > ns->cfg->max_file_size)
+		return -EFBIG;
+	rc = file_load(ns, n);
+	if (rc)
+		return rc;
+	/* truncate(2) by name is complete when it returns, or changes
+	 * nothing: keep the content to put it back on failure. */
+	buf_init(&keep, n->data.cap);
+	if (!f && !n->detached && size < n->data.len &&
+	    (rc = buf_append(&keep, n->data.data, n->data.len)))
+		return rc;
+	rc = buf_resize(&n->data, (size_t)size);
+	if (rc)
+		goto out;
+	n->size = size;
+	n->dirty = 1;
+	ns_now(&n->mtime);
+	n->ctime = n->mtime;
+	if (!f && !n->detached) {
+		rc = file_store(ns, n, 0);
+		if (rc) {
+			if (keep.len)
+				buf_pwrite(&n->data, keep.data + size,
+					   keep.len - (size_t)size,
+					   (size_t)size);
+			else
+				buf_resize(&n->data, (size_t)old_size);
+			n->size = old_size;
+			n->dirty = dirty;
+			n->mtime = mtime;
+			n->ctime = ctime;
+			if (!n->opens) {
+				buf_release(&n->data);
+				n->loaded = 0;
+			}
+		}
+	}
+out:
+	buf_release(&keep);
+	return rc;
+}
+
+int ns_setattr(struct ns *ns, struct caller *c, struct node *n,
+	       struct ns_file *f, const struct stat *want, unsigned what,
+	       struct stat *st)
+{
+	mode_t old_mode;
+	unsigned r;
+	int rc = 0;
+
+	if (run_kind(n))
+		return run_setattr(ns, c, n, want, what, st);
+	pthread_rwlock_rdlock(&ns->tree);
+	r = node_rights(ns, c, n);
+	if (!(r & ACL_R))
+		rc = -ENOENT;
+	else if (!node_is_data(n))
+		rc = r & ACL_W ? -EPERM : -EACCES;	/* the fixed tree */
+	else if (!(r & ACL_W))
+		rc = -EACCES;
+	else
+		rc = chown_allowed(ns, c, n, want, what);
+	if (rc)
+		goto out;
+	pthread_mutex_lock(&n->mu);
+	old_mode = n->mode;
+	if (what & NS_SET_SIZE)
+		rc = apply_size(ns, n, f, (uint64_t)want->st_size);
+	if (!rc && (what & (NS_SET_MODE | NS_SET_UID | NS_SET_GID |
+			    NS_SET_MTIME | NS_SET_MTIME_NOW))) {
+		struct blob_meta before;
+
+		node_meta(n, &before);
+		if (what & NS_SET_MODE)
+			n->mode = (n->mode & S_IFMT) | (want->st_mode & 0777);
+		if (what & NS_SET_UID)
+			n->uid = want->st_uid;
+		if (what & NS_SET_GID)
+			n->gid = want->st_gid;
+		if (what & NS_SET_MTIME)
+			n->mtime = want->st_mtim;
+		if (what & NS_SET_MTIME_NOW)
+			ns_now(&n->mtime);
+		if (!n->detached)
+			rc = store_meta(ns, n);
+		if (rc) {
+			n->mode = old_mode;
+			n->uid = before.uid;
+			n->gid = before.gid;
+			n->mtime = before.mtime;
+		} else {
+			ns_now(&n->ctime);
+		}
+	}
+	pthread_mutex_unlock(&n->mu);
+	if (!rc)
+		node_stat(ns, c, n, st);
+out:
+	pthread_rwlock_unlock(&ns->tree);
+	return rc;
+}

@@ -1,0 +1,359 @@
+/* core/ns/ns_xattr.c: user.* extended attributes, kept with the node and
+ * written to the store with it. */
+#include "core/ns/ns_int.h"
+#include "core/skill/skill.h"
+#include "core/skill/skill_xattr.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/xattr.h>
+
+#define XATTR_TOTAL_MAX 65536	/* names and values of one file */
+
+/* A Markdown file under a skills/ folder: a skill, whose parsed fields
+ * are the read-only user.skill.* xattrs. */
+int skill_is(const struct node *n)
+{
+	const struct node *a = n;
+	size_t k = strlen(n->name);
+
+	if (n->kind != NK_FILE || k < 4 || strcmp(n->name + k - 3, ".md"))
+		return 0;
+	while (a && a->kind != NK_AREA)
+		a = a->parent;
+	return a && strcmp(a->name, "skills") == 0;
+}
+
+static int skill_cache_fresh(const struct node *n)
+{
+	return n->skill_name && strcmp(n->skill_name, n->name) == 0 &&
+	       n->skill_size == n->size &&
+	       n->skill_mtime.tv_sec == n->mtime.tv_sec &&
+	       n->skill_mtime.tv_nsec == n->mtime.tv_nsec;
+}
+
+/* Parse the skill `n` into n->skill_x unless that is current. n->mu held.
+ * The content is the open file's, or read from the store for the parse
+ * only. */
+int skill_cache(struct ns *ns, struct node *n)
+{
+	char key[PATH_MAX], *name;
+	struct blob_xattrs x;
+	struct buf tmp;
+	const char *file;
+	int rc;
+
+	if (skill_cache_fresh(n))
+		return 0;
+	rc = node_key(n, key, sizeof(key));
+	if (rc)
+		return rc;
+	file = key + strlen(n->vol->prefix) + 1;	/* "skills/x.md" */
+	buf_init(&tmp, SKILL_MAX_FILE);
+	if (n->loaded) {
+		rc = skill_xattrs_build(&x, file, n->data.data, n->data.len);
+	} else if (n->size > SKILL_MAX_FILE || !n->stored) {
+		rc = skill_xattrs_build(&x, file, "", n->stored ? n->size : 0);
+	} else {
+		rc = ns->blob->ops->get(ns->blob, key, &tmp);
+		if (!rc)
+			rc = skill_xattrs_build(&x, file, tmp.data ? tmp.data :
+						"", tmp.len);
+	}
+	buf_release(&tmp);
+	if (rc)
+		return rc;
+	name = strdup(n->name);
+	if (!name) {
+		blob_xattrs_release(&x);
+		return -ENOMEM;
+	}
+	blob_xattrs_release(&n->skill_x);
+	free(n->skill_name);
+	n->skill_x = x;
+	n->skill_name = name;
+	n->skill_size = n->size;
+	n->skill_mtime = n->mtime;
+	return 0;
+}
+
+static int xattr_name_ok(const char *name)
+{
+	if (strncmp(name, "user.", 5) != 0)
+		return -EOPNOTSUPP;
+	if (strlen(name) > 255)
+		return -ERANGE;
+	if (name[5] == '\0')
+		return -EINVAL;
+	return 0;
+}
+
+static struct blob_xattr *find_in(const struct blob_xattrs *set,
+				   const char *name)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (strcmp(set->v[i].name, name) == 0)
+			return &set->v[i];
+	return NULL;
+}
+
+static struct blob_xattr *find(struct node *n, const char *name)
+{
+	return find_in(&n->xattrs, name);
+}
+
+static size_t total_size(const struct node *n)
+{
+	size_t t = 0;
+
+	for (size_t i = 0; i < n->xattrs.n; i++)
+		t += strlen(n->xattrs.v[i].name) + 1 + n->xattrs.v[i].len;
+	return t;
+}
+
+/* Write the xattrs to the store, or leave them to the next store of the
+ * content. n->mu held. */
+static int xattrs_store(struct ns *ns, struct node *n)
+{
+	char key[PATH_MAX];
+	int rc;
+
+	/* Not in the store yet: it goes with the content, if it fits. */
+	if (n->kind == NK_FILE && !n->stored)
+		return ns->blob->ops->fitxattrs(ns->blob, &n->xattrs);
+	rc = node_key(n, key, sizeof(key));
+	if (rc)
+		return rc;
+	rc = ns->blob->ops->setxattrs(ns->blob, key, &n->xattrs);
+	if (rc == -ENOENT && n->kind == NK_AREA) {
+		struct blob_meta m;
+
+		node_meta(n, &m);
+		rc = ns->blob->ops->mkdir(ns->blob, key, &m);
+		if (!rc)
+			rc = ns->blob->ops->setxattrs(ns->blob, key,
+						      &n->xattrs);
+	}
+	if (!rc)
+		n->stored = 1;
+	return rc;
+}
+
+/* Lock the tree and n->mu after checking rights; `write` asks for the
+ * write right. Returns 0 with both held. */
+static int xattr_begin(struct ns *ns, struct caller *c, struct node *n,
+		       int write)
+{
+	unsigned r;
+	int rc = 0;
+
+	pthread_rwlock_rdlock(&ns->tree);
+	r = node_rights(ns, c, n);
+	if (!(r & ACL_R))
+		rc = -ENOENT;
+	else if (write && !node_is_data(n))
+		rc = r & ACL_W ? -EPERM : -EACCES;
+	else if (write && !(r & ACL_W))
+		rc = -EACCES;
+	if (rc) {
+		pthread_rwlock_unlock(&ns->tree);
+		return rc;
+	}
+	pthread_mutex_lock(&n->mu);
+	if (node_is_data(n))
+		rc = xattrs_load(ns, n);
+	if (rc) {
+		pthread_mutex_unlock(&n->mu);
+		pthread_rwlock_unlock(&ns->tree);
+	}
+	return rc;
+}
+
+static void xattr_end(struct ns *ns, struct node *n)
+{
+	pthread_mutex_unlock(&n->mu);
+	pthread_rwlock_unlock(&ns->tree);
+}
+
+/* After a failed store the store's set is the truth: reread it. */
+static void xattrs_drop(struct node *n)
+{
+	blob_xattrs_release(&n->xattrs);
+	n->xattrs_loaded = !n->stored;
+}
+
+int ns_setxattr(struct ns *ns, struct caller *c, struct node *n,
+		const char *name, const char *value, size_t size, int flags)
+{
+	struct blob_xattr *x, *v;
+	char *val, *old = NULL;
+	size_t old_len = 0;
+	int rc = xattr_name_ok(name);
+
+	if (rc)
+		return rc;
+	if (skill_xattr_reserved(name))
+		return -EPERM;	/* parsed from the content, not set */
+	if (size > XATTR_TOTAL_MAX)
+		return -E2BIG;
+	rc = xattr_begin(ns, c, n, 1);
+	if (rc)
+		return rc;
+	x = find(n, name);
+	if ((flags & XATTR_CREATE) && x)
+		rc = -EEXIST;
+	else if ((flags & XATTR_REPLACE) && !x)
+		rc = -ENODATA;
+	else if (total_size(n) - (x ? x->len : 0) + size +
+		 (x ? 0 : strlen(name) + 1) > XATTR_TOTAL_MAX)
+		rc = -ENOSPC;
+	if (rc)
+		goto out;
+	val = malloc(size + 1);
+	if (!val) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	memcpy(val, value, size);
+	if (!x) {
+		v = realloc(n->xattrs.v, (n->xattrs.n + 1) * sizeof(*v));
+		if (!v || !(v[n->xattrs.n].name = strdup(name))) {
+			if (v)
+				n->xattrs.v = v;
+			free(val);
+			rc = -ENOMEM;
+			goto out;
+		}
+		n->xattrs.v = v;
+		x = &v[n->xattrs.n++];
+	} else {
+		old = x->value;
+		old_len = x->len;
+	}
+	x->value = val;
+	x->len = size;
+	rc = xattrs_store(ns, n);
+	if (!rc) {
+		free(old);
+		ns_now(&n->ctime);
+	} else if (n->stored) {
+		free(old);
+		xattrs_drop(n);
+	} else if (old) {
+		/* Not stored yet: put the set back as it was. */
+		free(x->value);
+		x->value = old;
+		x->len = old_len;
+	} else {
+		free(x->name);
+		free(x->value);
+		n->xattrs.n--;
+	}
+out:
+	xattr_end(ns, n);
+	return rc;
+}
+
+ssize_t ns_getxattr(struct ns *ns, struct caller *c, struct node *n,
+		    const char *name, char *value, size_t size)
+{
+	struct blob_xattr *x;
+	ssize_t rc = xattr_name_ok(name);
+
+	if (rc == -EOPNOTSUPP || rc == -EINVAL)
+		return -ENODATA;
+	if (rc)
+		return rc;
+	rc = xattr_begin(ns, c, n, 0);
+	if (rc)
+		return rc;
+	x = NULL;
+	if (!skill_xattr_reserved(name))
+		x = find(n, name);
+	else if (skill_is(n) && !(rc = skill_cache(ns, n)))
+		x = find_in(&n->skill_x, name);
+	if (rc)
+		goto out;
+	if (!x)
+		rc = -ENODATA;
+	else if (size && size < x->len)
+		rc = -ERANGE;
+	else {
+		if (size)
+			memcpy(value, x->value, x->len);
+		rc = (ssize_t)x->len;
+	}
+out:
+	xattr_end(ns, n);
+	return rc;
+}
+
+ssize_t ns_listxattr(struct ns *ns, struct caller *c, struct node *n,
+		     char *list, size_t size)
+{
+	size_t need = 0;
+	const struct blob_xattrs *sets[2];
+	ssize_t rc = xattr_begin(ns, c, n, 0);
+
+	if (rc)
+		return rc;
+	sets[0] = &n->xattrs;
+	sets[1] = NULL;
+	if (skill_is(n)) {
+		rc = skill_cache(ns, n);
+		sets[1] = &n->skill_x;
+	}
+	for (int s = 0; s < 2 && sets[s] && !rc; s++)
+		for (size_t i = 0; i < sets[s]->n; i++)
+			need += strlen(sets[s]->v[i].name) + 1;
+	if (!rc && size && size < need) {
+		rc = -ERANGE;
+	} else if (!rc) {
+		char *p = list;
+
+		for (int s = 0; s < 2 && sets[s] && size; s++) {
+			for (size_t i = 0; i < sets[s]->n; i++) {
+				size_t k = strlen(sets[s]->v[i].name) + 1;
+
+				memcpy(p, sets[s]->v[i].name, k);
+				p += k;
+			}
+		}
+		rc = (ssize_t)need;
+	}
+	xattr_end(ns, n);
+	return rc;
+}
+
+int ns_removexattr(struct ns *ns, struct caller *c, struct node *n,
+		   const char *name)
+{
+	struct blob_xattr *x;
+	int rc = xattr_name_ok(name);
+
+	if (rc)
+		return rc == -EOPNOTSUPP ? -ENODATA : rc;
+	if (skill_xattr_reserved(name))
+		return -EPERM;
+	rc = xattr_begin(ns, c, n, 1);
+	if (rc)
+		return rc;
+	x = find(n, name);
+	if (!x) {
+		rc = -ENODATA;
+		goto out;
+	}
+	free(x->name);
+	free(x->value);
+	*x = n->xattrs.v[--n->xattrs.n];
+	rc = xattrs_store(ns, n);
+	if (rc)
+		xattrs_drop(n);
+	else
+		ns_now(&n->ctime);
+out:
+	xattr_end(ns, n);
+	return rc;
+}

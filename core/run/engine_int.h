@@ -1,0 +1,151 @@
+/* core/run/engine_int.h: the engine's internals, shared by core/run/engine.c,
+ * core/run/run_exec.c, core/run/run_record.c and core/run/run_keys.c only.
+ *
+ * Locking: one mutex, e->mu, guards the list of runs and every field of a
+ * run and its nodes, and is held while a run's shared record files (status,
+ * progress, log, events, error) are written. A worker running a node holds
+ * no lock: it writes only its node's own files (nodes/<id>/, outputs/<id>/)
+ * and reads only what is fixed while it runs (the graph, the skills, the
+ * outputs of finished ancestors).
+ *
+ * Record files are written through r->dirfd (open while the run may still
+ * change; a worker uses /proc/self/fd/N for paths), so a record renamed
+ * away by a delete never receives a write meant for a new run of the same
+ * name.
+ */
+#ifndef LLMUNIX_ENGINE_INT_H
+#define LLMUNIX_ENGINE_INT_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <time.h>
+
+#include "core/run/engine.h"
+#include "core/runner/runner.h"
+
+enum node_state {
+	NODE_WAITING,	/* for its parents */
+	NODE_READY,	/* in the run's ready queue */
+	NODE_RUNNING,
+	NODE_SUCCEEDED,
+	NODE_CACHED,
+	NODE_FAILED,
+	NODE_SKIPPED,
+	NODE_CANCELLED,
+};
+
+struct rnode {
+	enum node_state st;
+	size_t waiting;			/* parents not finished */
+	size_t *children;
+	size_t nchildren;
+	uint8_t key[SHA256_LEN];
+	int cacheable;			/* it and its ancestors are cached */
+	json_t *outputs;		/* when succeeded or cached */
+	struct runner_ctl *ctl;		/* while running */
+};
+
+struct run {
+	struct run *next;
+	unsigned refs;			/* the list's, and workers' */
+	char *user, *name;
+	char *dir;			/* record path */
+	int dirfd;			/* record, or -1 when finished */
+	int log_fd, events_fd;		/* opened at the first line */
+	uid_t uid;
+	gid_t gid;
+	enum run_status status;
+	unsigned rejected:1, cancel:1;
+	unsigned deleting:1;		/* out of the list, writes nothing */
+	unsigned trash:1;		/* dir is in the trash: remove it */
+	struct engine *engine;		/* set with trash */
+	struct graph *g;
+	struct run_skills skills;
+	struct rnode *nodes;
+	size_t *ready;			/* FIFO of node indexes */
+	size_t ready_head, ready_tail;
+	size_t ndone, nrunning, nfailed;
+	uint64_t events_len, log_len;
+	struct timespec started;
+};
+
+struct engine {
+	const struct config *cfg;
+	engine_notify_fn notify;
+	void *notify_arg;
+	char *runs_dir, *cache_dir, *work_dir, *trash_dir;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct run *runs;		/* in name order per user */
+	struct run *cursor;		/* the run served last */
+	pthread_t *workers;
+	unsigned nworkers;
+	int stopping;
+	uint64_t seq;			/* for unique work and trash names */
+	int proc_fd;			/* /proc/self/fd can be used */
+	/* Records in the trash are removed by the janitor, outside every
+	 * lock: a large one must not stall the runs or the namespace. */
+	pthread_t janitor;
+	int has_janitor, janitor_stop;
+	pthread_cond_t jcv;
+	char **trash_q;
+	size_t ntrash, trash_alloc;
+};
+
+/* What running one node gave. */
+struct exec_result {
+	enum node_state st;		/* SUCCEEDED, CACHED, FAILED,
+					 * CANCELLED */
+	json_t *outputs;
+	char *error;
+};
+
+const char *node_state_name(enum node_state s);
+int node_state_final(enum node_state s);
+
+/* engine.c: what exec_node() calls before running code. */
+void node_started(struct engine *e, struct run *r, size_t i);
+/* The run's entry for skill `sk` (borrowed), or NULL. */
+const struct run_skill *run_skill_of(const struct run *r,
+				     const struct skill *sk);
+
+/* run_exec.c: run node `i` of `r` (a reference held, no lock held). */
+void exec_node(struct engine *e, struct run *r, size_t i,
+	       struct exec_result *res);
+
+/* run_record.c */
+/* 1 when `s` may name one file of a record: not empty, at most 255
+ * bytes, no '/', not "." nor "..". */
+int rec_name_ok(const char *s);
+int rec_mkdirs(int dirfd, const char *rel, mode_t mode);
+/* Replace `rel` (under dirfd) with `len` bytes, atomically. */
+int rec_put(int dirfd, const char *rel, const void *data, size_t len);
+int rec_putf(int dirfd, const char *rel, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int rec_vputf(int dirfd, const char *rel, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+int rec_append(int dirfd, const char *rel, const void *data, size_t len);
+/* The same through *fd, opened at the first call and kept. */
+int rec_append_fd(int *fd, int dirfd, const char *rel, const void *data,
+		  size_t len);
+/* Read the whole regular file `rel` into a new string: -EFBIG past `cap`
+ * bytes, -ELOOP for a symbolic link anywhere on the way. */
+int rec_get(int dirfd, const char *rel, size_t cap, char **out);
+/* "2026-11-25T14:03:07.123Z" */
+void rec_time(const struct timespec *ts, char out[32]);
+/* Load the records under e->runs_dir into e->runs, marking unfinished
+ * ones failed. Called at start-up, before the workers. */
+int rec_load_all(struct engine *e);
+
+/* engine.c, for run_record.c: a run record in memory. */
+struct run *run_new(const char *user, const char *name, const char *dir);
+void run_close_files(struct run *r);
+void run_insert(struct engine *e, struct run *r);
+
+/* run_keys.c */
+/* 1 when the link `gi` into `n` brings a file: into a `file` input, or
+ * from a `file` output into an `any` input (the file, not its name). */
+int run_link_is_file(const struct graph *g, const struct graph_node *n,
+		     const struct graph_input *gi);
+
+#endif

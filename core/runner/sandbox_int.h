@@ -1,0 +1,168 @@
+/* core/runner/sandbox_int.h: what the files of the sandbox share; sandbox.h is
+ * the contract with the rest of the daemon.
+ *
+ *   sandbox.c        checks the spec, opens the pipes, forks, and puts
+ *                    sandbox_run() together; cancellation (sandbox_ctl)
+ *   sandbox_args.c   string vectors; bwrap's argument vector and
+ *                    environment; the sandbox's /etc/passwd and /etc/group
+ *   sandbox_plan.c   what the child will do (struct sb_child), computed
+ *                    before fork: ids, groups, rlimits, mounts, fds
+ *   sandbox_child.c  the child between fork and execve (async-signal-safe
+ *                    calls only)
+ *   sandbox_mon.c    watching the sandbox until it is reaped: output
+ *                    capture, timeout, output cap, cancel, kill
+ *   sandbox_work.c   the work folder: tmpfs, reading and writing in it
+ *                    without following links, copying out/, removing it
+ *
+ * Everything declared here is used by the one thread in sandbox_run().
+ */
+#ifndef LLMUNIX_SANDBOX_INT_H
+#define LLMUNIX_SANDBOX_INT_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include "core/util/buf.h"
+#include "core/runner/sandbox.h"
+
+/* In the child's private mount namespace (root only), the work folder is
+ * bound here, a path the user can reach: bwrap resolves its sources as
+ * the user, and the caller's folder may sit in a root-only state folder. */
+#define SB_WORK_MNT "/tmp"
+
+/* `mb` MiB in bytes, UINT64_MAX when that overflows. */
+static inline uint64_t sb_mib(uint64_t mb)
+{
+	return mb > (UINT64_MAX >> 20) ? UINT64_MAX : mb << 20;
+}
+
+/* The daemon's fds for one run, -1 when closed; [0] read, [1] write. */
+struct sb_fds {
+	int out[2], err[2], info[2], errp[2];
+	int passwd, group;
+	int in;
+};
+
+/* Close `*fd` unless it is -1, and set it to -1. */
+void sb_close_fd(int *fd);
+
+/* --- sandbox_args.c ---------------------------------------------------- */
+
+/* bwrap's argument vector for `sp`, appended to `a`: f->passwd, f->group
+ * and f->info[1] are passed by number. `root`: the child binds the work
+ * folder on SB_WORK_MNT and the input files itself. 0, -ENOMEM, -E2BIG. */
+int sb_build_argv(const struct sandbox_spec *sp, const struct sb_fds *f,
+		  int root, struct sandbox_strv *a);
+/* The sandbox's environment (fixed, then sp->env), appended to `e`. */
+int sb_build_env(const struct sandbox_spec *sp, struct sandbox_strv *e);
+/* /etc/passwd and /etc/group of the sandbox as memfds at offset 0, into
+ * f->passwd and f->group (owned by `f`). 0 or -errno. */
+int sb_make_id_files(const struct sandbox_spec *sp, struct sb_fds *f);
+
+/* --- sandbox_child.c --------------------------------------------------- */
+
+/* Where the child failed, sent to the parent on the status pipe. */
+enum sb_step {
+	STEP_DUP, STEP_UNSHARE, STEP_PRIVATE, STEP_BIND_FILE, STEP_RO_FILE,
+	STEP_BIND_WORK, STEP_SETGROUPS, STEP_SETGID, STEP_SETUID, STEP_CHECK_ID,
+	STEP_RLIMIT, STEP_PDEATHSIG, STEP_FDS, STEP_EXEC,
+};
+
+struct sb_err {
+	int step;
+	int err;
+};
+
+#define SB_NRLIM 5
+
+/* Everything the child needs, so that it neither allocates nor formats.
+ * The pointers are borrowed from the caller of sb_prepare_child(). */
+struct sb_child {
+	char *const *argv;
+	char *const *envp;
+	int in_fd, out_fd, err_fd;	/* become 0, 1, 2 */
+	int errpipe;			/* close-on-exec: EOF means exec'd */
+	int keep[4];			/* fds left open (bwrap's, and
+					 * errpipe), sorted */
+	int nkeep;
+	int maxfd;			/* when close_range() is missing */
+	int root;
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups;
+	size_t ngroups;
+	int rlres[SB_NRLIM];
+	struct rlimit rl[SB_NRLIM];
+	pid_t parent;
+	char **mnt_src;			/* root: input files to bind */
+	char **mnt_buf;			/* room for "/proc/self/fd/N" */
+	char **mnt_dst;
+	size_t nmnt;
+	char **hide;			/* root: FUSE mounts to detach */
+	size_t nhide;
+	const char *work;
+	struct sigaction dfl;
+	sigset_t empty;
+};
+
+/* What went wrong at `step` ("cannot set the user's uid"). */
+const char *sb_step_name(int step);
+
+/* The child after fork(): drop to the user, set the limits and mounts,
+ * execve bwrap. Never returns: on failure it writes a struct sb_err to
+ * x->errpipe and exits 127. Async-signal-safe calls only. */
+void sb_child_main(const struct sb_child *x) __attribute__((noreturn));
+
+/* --- sandbox_plan.c ---------------------------------------------------- */
+
+/* Fill `x` (zeroed by the caller) for `sp` from the fds in `f`, except
+ * argv and envp. `mnt` is four vectors, initialised and released by the
+ * caller, that hold what x->mnt_* and x->hide point to; x->groups is
+ * allocated (the caller frees it). 0 or -errno. */
+int sb_prepare_child(const struct sandbox_spec *sp, int root,
+		     struct sb_fds *f, struct sb_child *x,
+		     struct sandbox_strv *mnt);
+
+/* --- sandbox_mon.c ----------------------------------------------------- */
+
+/* One running sandbox, as the monitor sees it. After sb_mon_init(), the
+ * caller opens `file` and, once bwrap runs, sets pid, pidfd, rd, info, t0
+ * and deadline; the fds are then the monitor's (sb_mon_release()). */
+struct sb_mon {
+	const struct sandbox_spec *sp;
+	struct sandbox_ctl *ctl;
+	pid_t pid;		/* bwrap, our child */
+	int pidfd;
+	pid_t inner;		/* the command, pid 1 of the sandbox */
+	int inner_fd;		/* its pidfd, once known */
+	int rd[2];		/* stdout, stderr pipes (read ends) */
+	int file[2];		/* stdout_path, stderr_path */
+	int info;
+	struct buf infobuf;
+	uint64_t cap, total, written;
+	double t0, deadline, kill_at, force_at, term_again;
+	int killed, term_sent, exited, warned;
+	enum sandbox_end end;
+};
+
+/* No fds yet (-1), the output cap of sp->lim; `ctl` may be NULL. */
+void sb_mon_init(struct sb_mon *m, const struct sandbox_spec *sp,
+		 struct sandbox_ctl *ctl);
+/* Close the fds still open and free the buffer. */
+void sb_mon_release(struct sb_mon *m);
+
+/* CLOCK_MONOTONIC in seconds. */
+double sb_mono_now(void);
+
+/* Copy the output and watch the timers, the cancel and bwrap until bwrap
+ * has exited (it is not reaped yet). */
+void sb_mon_loop(struct sb_mon *m);
+
+/* Reap bwrap, make sure the command is gone, read what is left in the
+ * pipes and fill `res` with how it ended. */
+void sb_mon_finish(struct sb_mon *m, struct sandbox_result *res);
+
+#endif

@@ -1,0 +1,255 @@
+/* core/skill/skill_md.c: the Markdown body of a skill scanned for fenced code
+ * blocks with md4c (skill_int.h). The only file that includes md4c.h.
+ *
+ * md4c hands out text, not lines: a block's line is found from where its
+ * language (or its first text) lies in the input, counting newlines from
+ * the start of the body. Offsets only grow during a parse, so the count
+ * goes forward and the whole scan stays linear. */
+#include "core/skill/skill_int.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <md4c.h>
+#include <strings.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LANG_MAX 64	/* longer "languages" are cut in messages */
+#define LANG_WINDOW 4096	/* how far lang_line() looks */
+
+struct mdscan {
+	struct skill_md *md;
+	const char *body;
+	size_t len;
+	unsigned line0;
+	size_t at;		/* offset counted so far ... */
+	unsigned line;		/* ... and its line */
+	unsigned *pending;	/* a block line still to find from its text */
+	int in_code;
+	int capture;		/* the text goes to md->code */
+	struct buf text;
+	int rc;
+};
+
+enum skill_runner skill_lang_runner(const char *lang)
+{
+	static const struct {
+		const char *lang;
+		enum skill_runner r;
+	} map[] = {
+		{ "python", SKILL_RUNNER_PYTHON },
+		{ "py", SKILL_RUNNER_PYTHON },
+		{ "python3", SKILL_RUNNER_PYTHON }, { "sh", SKILL_RUNNER_SH },
+		{ "bash", SKILL_RUNNER_SH }, { "shell", SKILL_RUNNER_SH },
+		{ "spice", SKILL_RUNNER_SPICE },
+		{ "ngspice", SKILL_RUNNER_SPICE },
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (!strcasecmp(lang, map[i].lang))
+			return map[i].r;
+	return SKILL_RUNNER_NONE;
+}
+
+/* The line of a pointer into the body, or 0 when it points elsewhere (md4c
+ * builds some strings, such as decoded entities, outside the input). */
+static unsigned mdscan_line(struct mdscan *m, const char *ptr)
+{
+	size_t off;
+
+	if (ptr < m->body || ptr >= m->body + m->len)
+		return 0;
+	off = (size_t)(ptr - m->body);
+	for (; m->at > off; m->at--)	/* rare, and never far */
+		if (m->body[m->at - 1] == '\n')
+			m->line--;
+	for (; m->at < off; m->at++)
+		if (m->body[m->at] == '\n')
+			m->line++;
+	return m->line;
+}
+
+/* md4c gives a language holding an entity or an escape ("py&#116;hon") as
+ * a string of its own: look for it as written after the last place known. */
+static unsigned lang_line(struct mdscan *m, const char *lang, size_t size)
+{
+	size_t window = m->len - m->at;
+	const char *hit;
+
+	if (!size || m->at >= m->len)
+		return 0;
+	if (window > LANG_WINDOW)
+		window = LANG_WINDOW;
+	hit = memmem(m->body + m->at, window, lang, size);
+	return hit ? mdscan_line(m, hit) : 0;
+}
+
+static char *lang_dup(const MD_ATTRIBUTE *a)
+{
+	size_t n = a->size < LANG_MAX ? a->size : LANG_MAX;
+	char *s = strndup(a->text, n);
+
+	/* The body is checked UTF-8 without NUL; keep the cut clean. */
+	if (s)
+		for (size_t i = 0; s[i]; i++)
+			if ((unsigned char)s[i] < 0x20)
+				s[i] = '?';
+	return s;
+}
+
+static int enter_code(struct mdscan *m, const MD_BLOCK_CODE_DETAIL *d)
+{
+	struct skill_md *md = m->md;
+	enum skill_runner r;
+	unsigned *line = NULL;
+	char *lang;
+
+	if (!d->fence_char || !d->lang.size)
+		return 0;	/* indented, or a fence without a language */
+	lang = lang_dup(&d->lang);
+	if (!lang)
+		return m->rc = -ENOMEM;
+	r = skill_lang_runner(lang);
+	if (r != SKILL_RUNNER_NONE && ++md->ncandidates == 1) {
+		md->code = calloc(1, sizeof(*md->code));
+		if (!md->code) {
+			free(lang);
+			return m->rc = -ENOMEM;
+		}
+		md->code->language = lang;
+		md->code->runner = r;
+		line = &md->code->fence_line;
+		m->capture = 1;
+	} else if (r != SKILL_RUNNER_NONE && md->ncandidates == 2) {
+		md->second_lang = lang;
+		line = &md->second_line;
+	} else if (r == SKILL_RUNNER_NONE && !md->other_lang) {
+		md->other_lang = lang;
+		line = &md->other_line;
+	} else {
+		free(lang);
+	}
+	if (line) {
+		*line = mdscan_line(m, d->lang.text);
+		if (!*line)
+			*line = lang_line(m, d->lang.text, d->lang.size);
+		m->pending = *line ? NULL : line;
+	}
+	return 0;
+}
+
+static int on_enter(MD_BLOCKTYPE type, void *detail, void *arg)
+{
+	struct mdscan *m = arg;
+
+	if (type != MD_BLOCK_CODE)
+		return 0;
+	m->in_code = 1;
+	return enter_code(m, detail);
+}
+
+static int on_leave(MD_BLOCKTYPE type, void *detail, void *arg)
+{
+	struct mdscan *m = arg;
+
+	(void)detail;
+	if (type != MD_BLOCK_CODE)
+		return 0;
+	if (m->capture) {
+		struct skill_code *c = m->md->code;
+
+		if (!c->fence_line)	/* not found: the best guess */
+			c->fence_line = m->line;
+		c->line = c->fence_line + 1;
+		c->len = m->text.len;
+		c->text = m->text.data ? m->text.data : strdup("");
+		buf_init(&m->text, 0);
+		if (!c->text)
+			return m->rc = -ENOMEM;
+		m->capture = 0;
+	}
+	if (m->pending)
+		*m->pending = m->line;
+	m->in_code = 0;
+	m->pending = NULL;
+	return 0;
+}
+
+static int on_text(MD_TEXTTYPE type, const MD_CHAR *text, MD_SIZE size,
+		   void *arg)
+{
+	struct mdscan *m = arg;
+	unsigned line;
+
+	(void)type;
+	if (!m->in_code) {
+		/* Keep the count near, for lang_line(). */
+		if (text >= m->body + m->at)
+			mdscan_line(m, text);
+		return 0;
+	}
+	if (m->pending) {
+		line = mdscan_line(m, text);
+		if (line) {
+			*m->pending = line - 1;	/* the fence is above */
+			m->pending = NULL;
+		}
+	}
+	if (m->capture && buf_append(&m->text, text, size))
+		return m->rc = -ENOMEM;
+	return 0;
+}
+
+static int on_span(MD_SPANTYPE type, void *detail, void *arg)
+{
+	(void)type;
+	(void)detail;
+	(void)arg;
+	return 0;
+}
+
+int skill_md_scan(struct skill_md *md, const char *body, size_t len,
+		  unsigned line0)
+{
+	struct mdscan m = {
+		.md = md, .body = body, .len = len, .line0 = line0,
+		.line = line0,
+	};
+	MD_PARSER parser = {
+		.abi_version = 0,
+		.flags = 0,
+		.enter_block = on_enter,
+		.leave_block = on_leave,
+		.enter_span = on_span,
+		.leave_span = on_span,
+		.text = on_text,
+	};
+	int rc;
+
+	memset(md, 0, sizeof(*md));
+	buf_init(&m.text, SKILL_MAX_FILE + 1);
+	rc = md_parse(body, (MD_SIZE)len, &parser, &m);
+	buf_release(&m.text);
+	if (m.rc || rc) {
+		skill_md_release(md);
+		return m.rc ? m.rc : -ENOMEM;
+	}
+	return 0;
+}
+
+void skill_code_free(struct skill_code *c)
+{
+	if (!c)
+		return;
+	free(c->text);
+	free(c->language);
+	free(c);
+}
+
+void skill_md_release(struct skill_md *md)
+{
+	skill_code_free(md->code);
+	free(md->second_lang);
+	free(md->other_lang);
+	memset(md, 0, sizeof(*md));
+}

@@ -1,0 +1,67 @@
+/* core/util/config.h: the daemon's configuration.
+ *
+ * The file is `key = value` lines; `#` starts a comment. Keys:
+ *   teams = eng, research     unix groups that are teams
+ *   admin_group = llmadmin    members are admins (uid 0 always is)
+ *   users = a, b              accounts outside the login uid range that
+ *                             also get a user volume
+ *   storage = local           blob backend (only "local" in this build)
+ *   state = DIR               where everything is stored
+ *   system_skills = DIR       seed of the system volume (first mount only)
+ *   entry_timeout = 1.0       seconds the kernel may cache names
+ *   attr_timeout = 0          seconds the kernel may cache attributes
+ *   max_file_size = 64M       largest file in skills/ and workflows/
+ *   log_level = info          error, warning, info or debug
+ *   jobs = 2                  nodes run at once (default: the cores)
+ *   network = no              whether a skill may ask for the network
+ *   limit_timeout_s = 60      a node's default limits (timeout_s,
+ *   max_timeout_s = 600       cpu_s, memory_mb, procs, file_mb,
+ *                             output_mb), and the most a skill or a
+ *                             graph may raise them to
+ * Loaded once at start-up, then read-only: any thread may read it.
+ */
+#ifndef LLMUNIX_CONFIG_H
+#define LLMUNIX_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/skill/skill.h"
+
+#define CONFIG_MAX_LIST 64
+#define CONFIG_MAX_JOBS 256
+
+struct config {
+	char *state_dir;
+	char *system_skills;
+	char *storage;
+	char *admin_group;		/* NULL: root is the only admin */
+	char *teams[CONFIG_MAX_LIST];
+	size_t nteams;
+	char *users[CONFIG_MAX_LIST];
+	size_t nusers;
+	double entry_timeout;
+	double attr_timeout;
+	uint64_t max_file_size;
+	int log_level;			/* enum log_level */
+	unsigned jobs;			/* 1..CONFIG_MAX_JOBS */
+	int network;			/* skills may ask for the network */
+	double limit[SKILL_NLIMITS];	/* defaults, by enum skill_limit */
+	double limit_max[SKILL_NLIMITS];	/* ceilings */
+};
+
+/* Defaults: state in /var/lib/llmunix for root, $XDG_STATE_HOME/llmunix
+ * (or ~/.local/state/llmunix) otherwise. Returns 0 or -ENOMEM. */
+int config_init(struct config *c);
+void config_release(struct config *c);
+
+/* Read `path`. On a bad line returns -EINVAL and writes
+ * "PATH:LINE: what is wrong" into `err`. A missing file is -ENOENT. */
+int config_load(struct config *c, const char *path, char *err, size_t errlen);
+
+/* Set one key from the command line (-o key=value); same messages, with
+ * `where` in place of "PATH:LINE". */
+int config_set(struct config *c, const char *key, const char *value,
+	       const char *where, char *err, size_t errlen);
+
+#endif
