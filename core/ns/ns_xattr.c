@@ -79,6 +79,13 @@ int skill_cache(struct ns *ns, struct node *n)
 	return 0;
 }
 
+/* The backends' own names (blob.h), set or removed by nobody. */
+static int xattr_backend_own(const char *name)
+{
+	return strncmp(name, BLOB_XATTR_RESERVED,
+		       sizeof(BLOB_XATTR_RESERVED) - 1) == 0;
+}
+
 static int xattr_name_ok(const char *name)
 {
 	if (strncmp(name, "user.", 5) != 0)
@@ -194,8 +201,8 @@ int ns_setxattr(struct ns *ns, struct caller *c, struct node *n,
 
 	if (rc)
 		return rc;
-	if (skill_xattr_reserved(name))
-		return -EPERM;	/* parsed from the content, not set */
+	if (skill_xattr_reserved(name) || xattr_backend_own(name))
+		return -EPERM;	/* parsed from the content, or the store's */
 	if (size > XATTR_TOTAL_MAX)
 		return -E2BIG;
 	rc = xattr_begin(ns, c, n, 1);
@@ -266,6 +273,8 @@ ssize_t ns_getxattr(struct ns *ns, struct caller *c, struct node *n,
 		return -ENODATA;
 	if (rc)
 		return rc;
+	if (xattr_backend_own(name))
+		return -ENODATA;
 	rc = xattr_begin(ns, c, n, 0);
 	if (rc)
 		return rc;
@@ -335,7 +344,7 @@ int ns_removexattr(struct ns *ns, struct caller *c, struct node *n,
 
 	if (rc)
 		return rc == -EOPNOTSUPP ? -ENODATA : rc;
-	if (skill_xattr_reserved(name))
+	if (skill_xattr_reserved(name) || xattr_backend_own(name))
 		return -EPERM;
 	rc = xattr_begin(ns, c, n, 1);
 	if (rc)

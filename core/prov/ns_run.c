@@ -535,6 +535,11 @@ static int graph_base(const char *name, char *base, size_t cap)
 	if (n <= 5 || strcmp(name + n - 5, ".json") != 0 || name[0] == '.' ||
 	    n - 5 > RUN_NAME_MAX || n - 5 >= cap)
 		return -EINVAL;
+	/* A run's name goes into its log and into `ls`: no control
+	 * characters (a newline or an escape sequence). */
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+			return -EINVAL;
 	memcpy(base, name, n - 5);
 	base[n - 5] = '\0';
 	return 0;

@@ -274,18 +274,23 @@ static void run_log(struct run *r, const char *fmt, ...)
 
 static void run_log(struct run *r, const char *fmt, ...)
 {
-	char line[2048], when[32];
+	char msg[2048], line[4096], when[32];
 	struct timespec now;
 	va_list ap;
 	int n;
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	rec_time(&now, when);
-	n = snprintf(line, sizeof(line), "%s ", when);
 	va_start(ap, fmt);
-	vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	n = (int)strlen(line);
+	n = (int)strlen(msg);
+	while (n > 0 && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	/* Names, paths and errors come from users: one entry is one line
+	 * from its time stamp, whatever they hold (log_text_escape). */
+	n = snprintf(line, sizeof(line), "%s ", when);
+	n += (int)log_text_escape(line + n, sizeof(line) - (size_t)n - 1, msg);
 	line[n++] = '\n';
 	if (rec_append_fd(&r->log_fd, r->dirfd, "log", line, (size_t)n) == 0)
 		r->log_len += (size_t)n;
