@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/skill/skill.h"
+#include "core/util/limits.h"
 
 #define CONFIG_MAX_LIST 64
 #define CONFIG_MAX_JOBS 256
