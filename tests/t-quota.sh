@@ -70,6 +70,26 @@ t_eq "no half-written record or cache entry is left" "" \
 t_eq "the state folder stays within the quota" yes "$(within alice)"
 as alice rm -r "$RUN/filler"
 
+# --- nodes running side by side share the room, they do not each see all of it
+{
+	printf '{"nodes": ['
+	for i in 1 2 3 4 5 6 7 8; do
+		[ $i = 1 ] || printf ','
+		printf '{"id": "p%s", "skill": "fill", "cache": false, "inputs": {"mb": 12, "tag": "p%s"}}' $i $i
+	done
+	printf ']}\n'
+} | submit alice wide >/dev/null
+wait_run alice wide >/dev/null
+ok=$(for i in 1 2 3 4 5 6 7 8; do rd alice wide/nodes/p$i/status; done | grep -c succeeded)
+t_eq "of eight 12 MB nodes, four or five fit in 64 MB" yes \
+	"$([ "$ok" -ge 4 ] && [ "$ok" -le 5 ] && echo yes || echo "no: $ok")"
+t_eq "the others failed on the quota" $((8 - ok)) \
+	"$(for i in 1 2 3 4 5 6 7 8; do rd alice wide/nodes/p$i/error; done | grep -cF "$quota_msg")"
+t_eq "the state folder stays within the quota" yes "$(within alice)"
+as alice rm -r "$RUN/wide"
+t_eq "removing the run gives its room back: du is near nothing" yes \
+	"$([ "$(used alice)" -lt 1024 ] && echo yes || echo "no: $(used alice) KiB")"
+
 # --- the cache: least recently used entries go first --------------------------
 # runs that each leave a 10 MB result in the cache (the record is removed)
 cached_run() # NAME TAG: the node's status

@@ -1,12 +1,14 @@
 /* core/run/engine_int.h: the engine's internals, shared by core/run/engine.c,
- * core/run/run_exec.c, core/run/run_record.c and core/run/run_keys.c only.
+ * core/run/run_exec.c, core/run/run_record.c, core/run/run_keys.c and
+ * core/run/run_quota.c only.
  *
  * Locking: one mutex, e->mu, guards the list of runs and every field of a
- * run and its nodes, and is held while a run's shared record files (status,
- * progress, log, events, error) are written. A worker running a node holds
- * no lock: it writes only its node's own files (nodes/<id>/, outputs/<id>/)
- * and reads only what is fixed while it runs (the graph, the skills, the
- * outputs of finished ancestors).
+ * run and its nodes, each user's disk use and the cache index, and is held
+ * while a run's shared record files (status, progress, log, events, error)
+ * are written. A worker running a node holds no lock: it writes only its
+ * node's own files (nodes/<id>/, outputs/<id>/) and reads only what is
+ * fixed while it runs (the graph, the skills, the outputs of finished
+ * ancestors).
  *
  * Record files are written through r->dirfd (open while the run may still
  * change; a worker uses /proc/self/fd/N for paths), so a record renamed
