@@ -34,7 +34,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static struct node *run_of(struct node *n)
+struct node *run_of(struct node *n)
 {
 	while (n && n->sub != RUN_RUN)
 		n = n->parent;
@@ -59,7 +59,7 @@ static int synthetic_name(const struct node *dir, const char *name)
 }
 
 /* Where the record keeps `n` (RUN_RUN or below). The tree is held. */
-static int run_path(struct ns *ns, const struct node *n, char *out,
+int run_path(struct ns *ns, const struct node *n, char *out,
 		    size_t cap)
 {
 	const struct node *p, *r = run_of((struct node *)n);
@@ -102,8 +102,8 @@ static int run_path_of(struct ns *ns, const struct node *dir,
 	return 0;
 }
 
-static struct node *add_child(struct ns *ns, struct node *dir,
-			      const char *name, enum run_sub sub, mode_t mode)
+struct node *run_node_new(struct ns *ns, struct node *dir, const char *name,
+			  enum run_sub sub, mode_t mode)
 {
 	struct node *n = node_new(ns, dir, name, &run_prov, sub, mode);
 
@@ -123,7 +123,7 @@ static struct node *add_entry(struct ns *ns, struct node *dir,
 	if (!S_ISDIR(type) && dir->sub == RUN_RUN &&
 	    strcmp(name, "events") == 0)
 		sub = RUN_EVENTS;
-	return add_child(ns, dir, name, sub,
+	return run_node_new(ns, dir, name, sub,
 			 S_ISDIR(type) ? S_IFDIR | 0555 : S_IFREG | 0444);
 }
 
@@ -209,7 +209,7 @@ static int sync_runs(struct ns *ns, struct node *dir)
 	}
 	for (size_t i = 0; i < s.n && !rc; i++)
 		if (!node_child(ns, dir, s.v[i]) &&
-		    !add_child(ns, dir, s.v[i], RUN_RUN, S_IFDIR | 0555))
+		    !run_node_new(ns, dir, s.v[i], RUN_RUN, S_IFDIR | 0555))
 			rc = -ENOMEM;
 out:
 	names_release(&s);
@@ -270,10 +270,10 @@ static int apply_record(struct ns *ns, struct node *dir, struct names *s)
 	}
 	if (!rc && dir->sub == RUN_RUN) {
 		if (!node_child(ns, dir, "wait") &&
-		    !add_child(ns, dir, "wait", RUN_WAIT, S_IFREG | 0444))
+		    !run_node_new(ns, dir, "wait", RUN_WAIT, S_IFREG | 0444))
 			rc = -ENOMEM;
 		if (!node_child(ns, dir, "ctl") &&
-		    !add_child(ns, dir, "ctl", RUN_CTL, S_IFREG | 0644))
+		    !run_node_new(ns, dir, "ctl", RUN_CTL, S_IFREG | 0644))
 			rc = -ENOMEM;
 	}
 	return rc;
@@ -381,7 +381,7 @@ static struct node *record_entry(struct ns *ns, struct node *dir,
 
 	if (synthetic_name(dir, name)) {
 		if (!n)
-			n = add_child(ns, dir, name,
+			n = run_node_new(ns, dir, name,
 				      strcmp(name, "wait") ? RUN_CTL : RUN_WAIT,
 				      strcmp(name, "wait") ? S_IFREG | 0644 :
 							     S_IFREG | 0444);
@@ -463,384 +463,6 @@ static void run_stat(struct ns *ns, struct node *n, struct stat *st)
 	st->st_mtim = b.st_mtim;
 	st->st_atim = b.st_mtim;
 	st->st_ctim = b.st_ctim;
-}
-
-/* --- graph files ------------------------------------------------------------ */
-
-/* "x.json" -> "x"; 0, or -EINVAL for a name that cannot be a run's. */
-static int graph_base(const char *name, char *base, size_t cap)
-{
-	size_t n = strlen(name);
-
-	if (n <= 5 || strcmp(name + n - 5, ".json") != 0 || name[0] == '.' ||
-	    n - 5 > RUN_NAME_MAX || n - 5 >= cap)
-		return -EINVAL;
-	/* A run's name goes into its log and into `ls`: no control
-	 * characters (a newline or an escape sequence). */
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
-			return -EINVAL;
-	memcpy(base, name, n - 5);
-	base[n - 5] = '\0';
-	return 0;
-}
-
-/* Whether `c` may write the graph `n` being written (n->mu held): its
- * first writer is kept, and any other identity gets -EBUSY. */
-static int graph_writer(struct node *n, struct caller *c)
-{
-	struct caller *w;
-
-	if (n->writer) {
-		acl_load_groups(c);
-		return acl_caller_same(n->writer, c) ? 0 : -EBUSY;
-	}
-	w = malloc(sizeof(*w));
-	if (!w)
-		return -ENOMEM;
-	acl_caller_keep(w, c);
-	n->writer = w;
-	return 0;
-}
-
-static int run_create(struct ns *ns, struct caller *c, struct node *parent,
-		      const char *name, mode_t mode, int flags,
-		      struct node **out, struct stat *st,
-		      struct ns_file **fout)
-{
-	char base[RUN_NAME_MAX + 1];
-	unsigned r;
-	struct node *n;
-	int rc = 0;
-
-	(void)mode;
-	pthread_rwlock_wrlock(&ns->tree);
-	r = node_rights(ns, c, parent);
-	if (!(r & ACL_R))
-		rc = -ENOENT;
-	else if (!S_ISDIR(parent->mode))
-		rc = -ENOTDIR;
-	else if (parent->sub != RUN_TOP)
-		rc = r & ACL_W ? -EPERM : -EACCES;	/* a run's record */
-	else if (!(r & ACL_W))
-		rc = -EACCES;
-	else if (strlen(name) > NAME_MAX_BYTES)
-		rc = -ENAMETOOLONG;
-	else if (name_check(name) || graph_base(name, base, sizeof(base)))
-		rc = -EINVAL;
-	else if (!ns->engine)
-		rc = -EIO;
-	if (rc)
-		goto out;
-	if (engine_has(ns->engine, parent->vol->owner, base) == 2) {
-		rc = -EEXIST;
-		goto out;
-	}
-	n = node_child(ns, parent, name);
-	if (n && (flags & O_EXCL)) {
-		rc = -EEXIST;
-		goto out;
-	}
-	if (!n) {
-		n = add_child(ns, parent, name, RUN_GRAPH, S_IFREG | 0644);
-		if (!n) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		n->loaded = 1;
-		n->dirty = 1;
-	}
-	pthread_mutex_lock(&n->mu);
-	rc = graph_writer(n, c);
-	if (!rc && (flags & O_TRUNC)) {
-		rc = buf_resize(&n->data, 0);
-		n->size = n->data.len;
-		n->dirty = 1;
-	}
-	if (!rc)
-		rc = file_handle_new(n, c, flags, fout);
-	pthread_mutex_unlock(&n->mu);
-	if (rc)
-		goto out;
-	node_lookup_ref(ns, c, n, st);
-	*out = n;
-out:
-	pthread_rwlock_unlock(&ns->tree);
-	return rc;
-}
-
-/* A graph being written, opened again (a second descriptor, an editor). */
-static int graph_open(struct ns *ns, struct caller *c, struct node *n,
-		      int flags, struct ns_file **out)
-{
-	unsigned r;
-	int rc = 0;
-
-	pthread_rwlock_rdlock(&ns->tree);
-	r = node_rights(ns, c, n);
-	if (!(r & ACL_R))
-		rc = -ENOENT;
-	else if (n->detached)
-		rc = -ESTALE;	/* submitted since the kernel looked it up:
-				 * it walks the path again */
-	else if (file_wants_write(flags) && !(r & ACL_W))
-		rc = -EACCES;
-	if (rc)
-		goto out;
-	pthread_mutex_lock(&n->mu);
-	if (file_wants_write(flags))
-		rc = graph_writer(n, c);
-	if (!rc && (flags & O_TRUNC)) {
-		rc = buf_resize(&n->data, 0);
-		if (!rc) {
-			n->dirty = 1;
-			n->size = 0;
-			ns_now(&n->mtime);
-			n->ctime = n->mtime;
-		}
-	}
-	if (!rc)
-		rc = file_handle_new(n, c, flags, out);
-	pthread_mutex_unlock(&n->mu);
-out:
-	pthread_rwlock_unlock(&ns->tree);
-	return rc;
-}
-
-/* The graph is submitted as the opener of `f` (node.h: rights after
- * open), whoever sends the flush: every writer of `n` is that same
- * identity (graph_writer). */
-static int graph_flush(struct ns *ns, struct ns_file *f)
-{
-	struct node *n = f->node, *parent;
-	char base[RUN_NAME_MAX + 1];
-	char *json = NULL;
-	size_t len = 0;
-	int rc = 0;
-
-	if (!f->opener)
-		return 0;	/* opened for reading: submits nothing */
-	pthread_rwlock_rdlock(&ns->tree);
-	pthread_mutex_lock(&n->mu);
-	parent = n->parent;
-	/* Empty: a shell's `> run/x.json` flushes once before it writes
-	 * (it closes the fd it dup2()ed); a graph is never empty. */
-	if (n->dirty && !n->detached && n->data.len) {
-		len = n->data.len;
-		json = malloc(len + 1);
-		if (json) {
-			memcpy(json, n->data.data, len);
-			json[len] = '\0';
-			n->dirty = 0;
-		} else {
-			rc = -ENOMEM;
-		}
-	}
-	pthread_mutex_unlock(&n->mu);
-	pthread_rwlock_unlock(&ns->tree);
-	if (rc || !json)
-		return rc ? rc : f->result;
-	if (graph_base(n->name, base, sizeof(base)) == 0)
-		rc = run_submit(ns, f->opener, parent, base, json, len);
-	else
-		rc = -EINVAL;
-	free(json);
-	f->result = rc;
-
-	pthread_rwlock_wrlock(&ns->tree);
-	if (!n->detached)
-		node_detach(ns, n);
-	pthread_rwlock_unlock(&ns->tree);
-	return rc;
-}
-
-/* --- open, read, write -------------------------------------------------------- */
-
-static int run_open(struct ns *ns, struct caller *c, struct node *n,
-		    int flags, struct ns_file **out, int *keep_cache)
-{
-	int write = file_wants_write(flags);
-	char path[PATH_MAX];
-	unsigned r;
-	int rc = 0;
-
-	*keep_cache = 0;
-	if (n->sub == RUN_GRAPH)
-		return graph_open(ns, c, n, flags, out);
-	*out = NULL;
-	pthread_rwlock_rdlock(&ns->tree);
-	r = node_rights(ns, c, n);
-	if (!(r & ACL_R))
-		rc = -ENOENT;
-	else if (S_ISDIR(n->mode))
-		rc = -EISDIR;
-	else if (write && (n->sub != RUN_CTL || !(r & ACL_W)))
-		rc = -EACCES;
-	else if (n->sub == RUN_ENT || n->sub == RUN_EVENTS)
-		rc = run_path(ns, n, path, sizeof(path));
-	if (rc)
-		goto out;
-	pthread_mutex_lock(&n->mu);
-	rc = file_handle_new(n, c, flags, out);
-	pthread_mutex_unlock(&n->mu);
-	if (!rc && (n->sub == RUN_ENT || n->sub == RUN_EVENTS)) {
-		(*out)->path = strdup(path);
-		if (!(*out)->path)
-			rc = -ENOMEM;
-	}
-	if (!rc) {
-		struct node *run = run_of(n);
-
-		(*out)->run_name = strdup(run->name);
-		if (!(*out)->run_name)
-			rc = -ENOMEM;
-	}
-out:
-	pthread_rwlock_unlock(&ns->tree);
-	if (rc && *out) {
-		ns_release(ns, *out);
-		*out = NULL;
-	}
-	return rc;
-}
-
-static int run_direct_io(const struct ns_file *f)
-{
-	return f->node->sub != RUN_GRAPH;
-}
-
-static ssize_t pread_path(const char *path, char *dst, size_t size,
-			  off_t off)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	ssize_t k;
-
-	if (fd < 0)
-		return -errno;
-	do
-		k = pread(fd, dst, size, off);
-	while (k < 0 && errno == EINTR);
-	if (k < 0)
-		k = -errno;
-	close(fd);
-	return k;
-}
-
-static ssize_t copy_text(const char *text, char *dst, size_t size, off_t off)
-{
-	size_t len = strlen(text);
-
-	if ((uint64_t)off >= len)
-		return 0;
-	if (size > len - (size_t)off)
-		size = len - (size_t)off;
-	memcpy(dst, text + off, size);
-	return (ssize_t)size;
-}
-
-static ssize_t run_read(struct ns *ns, struct ns_file *f, char *dst,
-			size_t size, off_t off)
-{
-	const char *user = f->node->vol->owner;
-	struct run_state st;
-	char text[64];
-	ssize_t k;
-	int rc;
-
-	switch (f->node->sub) {
-	case RUN_GRAPH:
-		pthread_rwlock_rdlock(&ns->tree);
-		pthread_mutex_lock(&f->node->mu);
-		k = node_buf_read(f->node, dst, size, off);
-		pthread_mutex_unlock(&f->node->mu);
-		pthread_rwlock_unlock(&ns->tree);
-		return k;
-	case RUN_ENT:
-		return pread_path(f->path, dst, size, off);
-	case RUN_EVENTS:
-		rc = engine_state(ns->engine, user, f->run_name, &st);
-		if (rc)
-			return rc;
-		if ((uint64_t)off >= st.events_len)
-			return st.finished ? 0 : -EAGAIN;
-		if (size > st.events_len - (uint64_t)off)
-			size = (size_t)(st.events_len - (uint64_t)off);
-		return pread_path(f->path, dst, size, off);
-	case RUN_WAIT:
-		rc = engine_state(ns->engine, user, f->run_name, &st);
-		if (rc)
-			return rc;
-		if (!st.finished)
-			return -EAGAIN;
-		snprintf(text, sizeof(text), "%s\n",
-			 run_status_name(st.status));
-		return copy_text(text, dst, size, off);
-	case RUN_CTL:
-		return copy_text("", dst, size, off);
-	default:
-		return -EBADF;
-	}
-}
-
-/* ctl takes one command: "cancel". */
-static ssize_t ctl_write(struct ns *ns, struct ns_file *f, const char *src,
-			 size_t size)
-{
-	char cmd[32];
-	size_t n = size, a = 0;
-	int rc;
-
-	while (a < n && (src[a] == ' ' || src[a] == '\t' || src[a] == '\n'))
-		a++;
-	while (n > a && (src[n - 1] == ' ' || src[n - 1] == '\t' ||
-			 src[n - 1] == '\n' || src[n - 1] == '\r'))
-		n--;
-	if (n == a)
-		return (ssize_t)size;	/* an empty line */
-	if (n - a >= sizeof(cmd))
-		return -EINVAL;
-	memcpy(cmd, src + a, n - a);
-	cmd[n - a] = '\0';
-	if (strcmp(cmd, "cancel") != 0) {
-		char esc[64];
-
-		log_info("run '%s': unknown command '%s' (expected cancel)",
-			 f->run_name, log_escape(esc, sizeof(esc), cmd));
-		return -EINVAL;
-	}
-	rc = engine_cancel(ns->engine, f->node->vol->owner, f->run_name);
-	return rc ? rc : (ssize_t)size;
-}
-
-static ssize_t run_write(struct ns *ns, struct ns_file *f, const char *src,
-			 size_t size, off_t off)
-{
-	ssize_t k;
-
-	if (f->node->sub == RUN_CTL)
-		return ctl_write(ns, f, src, size);
-	if (f->node->sub != RUN_GRAPH)
-		return -EBADF;
-	pthread_rwlock_rdlock(&ns->tree);
-	pthread_mutex_lock(&f->node->mu);
-	k = node_buf_write(ns, f->node, src, size, off);
-	pthread_mutex_unlock(&f->node->mu);
-	pthread_rwlock_unlock(&ns->tree);
-	return k;
-}
-
-static int run_flush(struct ns *ns, struct ns_file *f)
-{
-	return f->node->sub == RUN_GRAPH ? graph_flush(ns, f) : 0;
-}
-
-/* A graph closed by everyone: submitted, or empty (not a graph). */
-static void run_release(struct ns *ns, struct ns_file *f)
-{
-	struct node *n = f->node;
-
-	if (n->sub == RUN_GRAPH && n->opens == 0 && !n->detached)
-		node_detach(ns, n);
 }
 
 /* --- removal and attributes ---------------------------------------------- */
@@ -1019,7 +641,7 @@ static int run_setattr(struct ns *ns, struct caller *c, struct node *n,
 		goto out;
 	pthread_mutex_lock(&n->mu);
 	if (n->sub == RUN_GRAPH && (what & NS_SET_SIZE) &&
-	    !(rc = graph_writer(n, c))) {
+	    !(rc = run_graph_writer(n, c))) {
 		rc = buf_resize(&n->data, (size_t)want->st_size);
 		if (!rc) {
 			n->size = n->data.len;
@@ -1040,7 +662,7 @@ const struct prov_ops run_prov = {
 	.flags = PROV_PRIVATE | PROV_NOCACHE,
 	.lookup = run_lookup,
 	.sync = run_sync,
-	.create = run_create,
+	.create = run_graph_create,
 	.unlink = run_unlink,
 	.rmdir = run_rmdir,
 	.rename = run_rename,
