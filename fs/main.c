@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,6 +219,11 @@ int main(int argc, char *argv[])
 	struct config cfg;
 	int status = EXIT_USAGE;
 
+	/* File content larger than this is mapped on its own and given back
+	 * to the system when freed; a fixed threshold also stops glibc from
+	 * raising it after the first large free, which kept memory after
+	 * large files were closed. */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	memset(&opts, 0, sizeof(opts));
 	memset(&cfg, 0, sizeof(cfg));
 	if (fuse_parse_cmdline(&args, &opts) != 0)

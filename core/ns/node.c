@@ -152,10 +152,10 @@ struct node *node_new(struct ns *ns, struct node *parent, const char *name,
 	return n;
 }
 
-void node_destroy(struct node *n)
+void node_destroy(struct ns *ns, struct node *n)
 {
+	node_data_release(ns, n);
 	pthread_mutex_destroy(&n->mu);
-	buf_release(&n->data);
 	blob_xattrs_release(&n->xattrs);
 	blob_xattrs_release(&n->skill_x);
 	free(n->skill_name);
@@ -198,7 +198,7 @@ void node_maybe_free(struct ns *ns, struct node *n)
 		ns->limbo = n->next;
 	if (n->next)
 		n->next->prev = n->prev;
-	node_destroy(n);
+	node_destroy(ns, n);
 }
 
 /* "volumes/user/alice/skills/a/b.md" for a node of a volume. */
@@ -305,4 +305,80 @@ void node_move(struct ns *ns, struct node *n, struct node *parent,
 	table_del(ns, n);
 	unlink_child(n->parent, n);
 	node_attach(ns, n, parent, name_owned);
+}
+
+/* --- the memory of file content ------------------------------------------ */
+
+/* The entry of `uid` (ns->charge_mu held); NULL when out of memory. */
+static struct ns_charge *charge_of(struct ns *ns, uid_t uid)
+{
+	struct ns_charge *v;
+
+	for (size_t i = 0; i < ns->ncharges; i++)
+		if (ns->charges[i].uid == uid)
+			return &ns->charges[i];
+	if (ns->ncharges == ns->acharges) {
+		size_t k = ns->acharges ? 2 * ns->acharges : 16;
+
+		v = realloc(ns->charges, k * sizeof(*v));
+		if (!v)
+			return NULL;
+		ns->charges = v;
+		ns->acharges = k;
+	}
+	v = &ns->charges[ns->ncharges++];
+	v->uid = uid;
+	v->bytes = 0;
+	return v;
+}
+
+int node_charge(struct ns *ns, struct node *n, uid_t uid, size_t bytes,
+		int force)
+{
+	uint64_t cap = ns->cfg->user_memory_mb << 20;
+	struct ns_charge *to, *from = NULL;
+	uint64_t have;
+	int rc = 0;
+
+	pthread_mutex_lock(&ns->charge_mu);
+	to = charge_of(ns, uid);
+	if (n->charged)
+		from = charge_of(ns, n->charge_uid);
+	if (!to || (n->charged && !from)) {
+		rc = force ? 0 : -ENOMEM;
+		goto out;
+	}
+	have = to->bytes - (from == to ? n->charged : 0);
+	if (!force && uid != 0 && cap && bytes > n->charged &&
+	    have + bytes > cap) {
+		rc = -EDQUOT;
+		goto out;
+	}
+	if (from)
+		from->bytes -= n->charged;
+	to->bytes += bytes;
+	n->charged = bytes;
+	n->charge_uid = uid;
+out:
+	pthread_mutex_unlock(&ns->charge_mu);
+	return rc;
+}
+
+void node_data_release(struct ns *ns, struct node *n)
+{
+	buf_release(&n->data);
+	if (n->charged)
+		node_charge(ns, n, n->charge_uid, 0, 1);
+}
+
+uint64_t node_charged_to(struct ns *ns, uid_t uid)
+{
+	uint64_t b = 0;
+
+	pthread_mutex_lock(&ns->charge_mu);
+	for (size_t i = 0; i < ns->ncharges; i++)
+		if (ns->charges[i].uid == uid)
+			b = ns->charges[i].bytes;
+	pthread_mutex_unlock(&ns->charge_mu);
+	return b;
 }

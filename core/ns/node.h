@@ -68,6 +68,9 @@ struct node {
 	unsigned opens;
 	struct blob_meta saved;		/* attributes as last stored */
 	struct blob_xattrs xattrs;
+	/* What `data` holds in memory, charged to a user (node_charge). */
+	uid_t charge_uid;
+	size_t charged;
 
 	/* A skill's parsed fields (user.skill.*), for this size, mtime and
 	 * name; rebuilt when any of them changes. */
@@ -85,6 +88,8 @@ struct node {
 struct ns_file {
 	struct node *node;
 	int flags;
+	uid_t uid;		/* the opener's uid (reads and writes charge
+				 * the content they bring in to it) */
 	/* Opened for writing: who opened it, kept (acl_caller_keep). Every
 	 * decision taken after open (submitting a graph at flush, and later
 	 * a prompt, a commit's author) is taken as this caller, never as the
@@ -107,6 +112,13 @@ struct ns {
 	size_t table_size, count;
 	uint64_t next_ino;
 	uint64_t ident_gen;
+	/* Bytes of file content each user holds in memory (node_charge). */
+	pthread_mutex_t charge_mu;
+	struct ns_charge {
+		uid_t uid;
+		uint64_t bytes;
+	} *charges;
+	size_t ncharges, acharges;
 	struct engine *engine;		/* runs; NULL until ns_set_engine() */
 };
 
@@ -140,7 +152,21 @@ void node_lookup_ref(struct ns *ns, struct caller *c, struct node *n,
 void node_stat(struct ns *ns, struct caller *c, struct node *n,
 	       struct stat *st);
 void node_meta(const struct node *n, struct blob_meta *m);
-void node_destroy(struct node *n);
+void node_destroy(struct ns *ns, struct node *n);
+
+/* The memory of file content (issue: one user may not fill the daemon).
+ * Say that n->data now needs `bytes` of memory, charged to `uid`: the
+ * node's earlier charge is taken back (from whoever it was charged to)
+ * and `bytes` charged to `uid`. -EDQUOT, and nothing changes, when that
+ * would take `uid` past cfg->user_memory_mb (root never is), unless
+ * `force` (content that must be kept, such as an unlinked file's for its
+ * readers). Any thread; takes ns->charge_mu only. */
+int node_charge(struct ns *ns, struct node *n, uid_t uid, size_t bytes,
+		int force);
+/* Free n->data and take its charge back. */
+void node_data_release(struct ns *ns, struct node *n);
+/* What `uid` holds now (for tests and logs). */
+uint64_t node_charged_to(struct ns *ns, uid_t uid);
 void ns_now(struct timespec *ts);
 
 /* --- ns.c: what every provider may use ------------------------------------ */
@@ -153,10 +179,11 @@ int file_handle_new(struct node *n, struct caller *c, int flags,
 		    struct ns_file **out);
 /* Read from, or write into, a node's content buffer (n->mu held): what
  * a file whose content is in memory answers. The write checks
- * max_file_size (-EFBIG) and makes the node dirty. */
+ * max_file_size (-EFBIG), charges the growth to `uid` (-EDQUOT) and makes
+ * the node dirty. */
 ssize_t node_buf_read(struct node *n, char *dst, size_t size, off_t off);
-ssize_t node_buf_write(struct ns *ns, struct node *n, const char *src,
-		       size_t size, off_t off);
+ssize_t node_buf_write(struct ns *ns, struct node *n, uid_t uid,
+		       const char *src, size_t size, off_t off);
 /* The reply of a place that does not have an operation: -ENOENT when the
  * caller may not see `n`, -ENOTDIR where a folder is needed and `n` is
  * not one (`dir` set), then -EPERM for those who may write there and

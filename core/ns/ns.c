@@ -38,6 +38,7 @@ int file_handle_new(struct node *n, struct caller *c, int flags,
 	}
 	f->node = n;
 	f->flags = flags;
+	f->uid = c->uid;
 	n->opens++;
 	__atomic_add_fetch(&n->pins, 1, __ATOMIC_SEQ_CST);
 	*out = f;
@@ -56,15 +57,21 @@ ssize_t node_buf_read(struct node *n, char *dst, size_t size, off_t off)
 	return (ssize_t)size;
 }
 
-ssize_t node_buf_write(struct ns *ns, struct node *n, const char *src,
-		       size_t size, off_t off)
+ssize_t node_buf_write(struct ns *ns, struct node *n, uid_t uid,
+		       const char *src, size_t size, off_t off)
 {
+	size_t end;
 	int rc;
 
 	if ((uint64_t)off > ns->cfg->max_file_size ||
 	    size > ns->cfg->max_file_size - (uint64_t)off)
 		return -EFBIG;
+	end = (size_t)off + size;
+	if (end > n->data.alloc &&
+	    (rc = node_charge(ns, n, uid, end + 1, 0)))
+		return rc;
 	rc = buf_pwrite(&n->data, src, size, (size_t)off);
+	node_charge(ns, n, uid, n->data.alloc, 1);
 	if (rc)
 		return rc;
 	n->size = n->data.len;
@@ -111,6 +118,7 @@ int ns_new(struct ns **out, const struct config *cfg, struct ident *id,
 			PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	pthread_rwlock_init(&ns->tree, &attr);
 	pthread_rwlockattr_destroy(&attr);
+	pthread_mutex_init(&ns->charge_mu, NULL);
 	ns->table_size = 1024;
 	ns->table = calloc(ns->table_size, sizeof(*ns->table));
 	rc = ns->table ? fixed_mount(ns) : -ENOMEM;
@@ -135,15 +143,15 @@ static void unmount_subtree(struct ns *ns, struct node *n)
 		n->ops->unmount(ns, n);
 }
 
-static void free_subtree(struct node *n)
+static void free_subtree(struct ns *ns, struct node *n)
 {
 	while (n->child) {
 		struct node *c = n->child;
 
 		n->child = c->next;
-		free_subtree(c);
+		free_subtree(ns, c);
 	}
-	node_destroy(n);
+	node_destroy(ns, n);
 }
 
 void ns_free(struct ns *ns)
@@ -152,15 +160,17 @@ void ns_free(struct ns *ns)
 		return;
 	if (ns->root) {
 		unmount_subtree(ns, ns->root);
-		free_subtree(ns->root);
+		free_subtree(ns, ns->root);
 	}
 	while (ns->limbo) {
 		struct node *n = ns->limbo;
 
 		ns->limbo = n->next;
-		node_destroy(n);
+		node_destroy(ns, n);
 	}
 	pthread_rwlock_destroy(&ns->tree);
+	pthread_mutex_destroy(&ns->charge_mu);
+	free(ns->charges);
 	free(ns->table);
 	free(ns);
 }

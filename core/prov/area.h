@@ -42,8 +42,9 @@ int area_file_content(struct ns *ns, struct caller *c, const char *path,
 
 /* Inside the provider (area_*.c). */
 
-/* Load the content of `n` (n->mu held, or the tree for writing). */
-int area_load_content(struct ns *ns, struct node *n);
+/* Load the content of `n` (n->mu held, or the tree for writing), charged
+ * to `uid` (node_charge: -EDQUOT past user_memory_mb unless `force`). */
+int area_load_content(struct ns *ns, struct node *n, uid_t uid, int force);
 /* Write content, attributes and xattrs of `n` to the store (n->mu held,
  * or the tree for writing). */
 int area_store(struct ns *ns, struct node *n, unsigned flags);

@@ -13,7 +13,7 @@
 #include <string.h>
 
 /* Callers hold n->mu (or the tree for writing). */
-int area_load_content(struct ns *ns, struct node *n)
+int area_load_content(struct ns *ns, struct node *n, uid_t uid, int force)
 {
 	char key[PATH_MAX];
 	int rc;
@@ -28,7 +28,11 @@ int area_load_content(struct ns *ns, struct node *n)
 	}
 	rc = node_key(n, key, sizeof(key));
 	if (!rc)
+		rc = node_charge(ns, n, uid, (size_t)n->size + 1, force);
+	if (!rc) {
 		rc = ns->blob->ops->get(ns->blob, key, &n->data);
+		node_charge(ns, n, uid, n->data.alloc, 1);
+	}
 	if (rc == -ENOENT) {
 		char esc[256];
 
@@ -74,7 +78,7 @@ int area_store(struct ns *ns, struct node *n, unsigned flags)
 
 	rc = node_key(n, key, sizeof(key));
 	if (!rc)
-		rc = area_load_content(ns, n);
+		rc = area_load_content(ns, n, n->uid, 1);
 	if (!rc)
 		rc = area_xattrs_load(ns, n);
 	if (rc)
@@ -97,9 +101,9 @@ int area_store(struct ns *ns, struct node *n, unsigned flags)
 }
 
 /* Forget unstored changes: the store's content is the truth again. */
-static void file_revert(struct node *n)
+static void file_revert(struct ns *ns, struct node *n)
 {
-	buf_release(&n->data);
+	node_data_release(ns, n);
 	blob_xattrs_release(&n->xattrs);
 	n->xattrs_loaded = !n->stored;
 	n->loaded = 0;
@@ -141,6 +145,7 @@ int area_open(struct ns *ns, struct caller *c, struct node *n, int flags,
 			pthread_mutex_unlock(&n->mu);
 			goto out;
 		}
+		node_charge(ns, n, c->uid, n->data.alloc, 1);
 		n->loaded = 1;
 		if (n->size != 0 || !n->stored)
 			n->dirty = 1;
@@ -248,17 +253,36 @@ out:
 	return rc;
 }
 
+/* Reads of a stored file whose content is not in memory go to the store
+ * when they are large (or the reader's memory is full): reading never
+ * needs the whole file in the daemon. */
+#define AREA_LOAD_MAX ((uint64_t)1 << 20)
+
 ssize_t area_read(struct ns *ns, struct ns_file *f, char *dst, size_t size,
 		  off_t off)
 {
 	struct node *n = f->node;
+	char key[PATH_MAX];
 	ssize_t rc;
 
 	pthread_rwlock_rdlock(&ns->tree);
 	pthread_mutex_lock(&n->mu);
-	rc = area_load_content(ns, n);
+	if (!n->loaded && n->stored && !n->detached && ns->blob->ops->read &&
+	    !(rc = node_key(n, key, sizeof(key)))) {
+		if (n->size <= AREA_LOAD_MAX &&
+		    (rc = area_load_content(ns, n, f->uid, 0)) != -EDQUOT)
+			goto loaded;
+		if ((uint64_t)off >= n->size)
+			rc = 0;
+		else
+			rc = ns->blob->ops->read(ns->blob, key, dst, size, off);
+		goto out;
+	}
+	rc = area_load_content(ns, n, f->uid, 0);
+loaded:
 	if (!rc)
 		rc = node_buf_read(n, dst, size, off);
+out:
 	pthread_mutex_unlock(&n->mu);
 	pthread_rwlock_unlock(&ns->tree);
 	return rc;
@@ -272,9 +296,9 @@ ssize_t area_write(struct ns *ns, struct ns_file *f, const char *src,
 
 	pthread_rwlock_rdlock(&ns->tree);
 	pthread_mutex_lock(&n->mu);
-	rc = area_load_content(ns, n);
+	rc = area_load_content(ns, n, f->uid, 0);
 	if (!rc)
-		rc = node_buf_write(ns, n, src, size, off);
+		rc = node_buf_write(ns, n, f->uid, src, size, off);
 	pthread_mutex_unlock(&n->mu);
 	pthread_rwlock_unlock(&ns->tree);
 	return rc;
@@ -325,9 +349,9 @@ void area_release(struct ns *ns, struct ns_file *f)
 		log_warn("'%s': changes that could not be stored are "
 			 "dropped; the stored content stays",
 			 log_escape(esc, sizeof(esc), n->name));
-		file_revert(n);
+		file_revert(ns, n);
 	} else {
-		buf_release(&n->data);
+		node_data_release(ns, n);
 		n->loaded = 0;
 	}
 }

@@ -70,9 +70,9 @@ static int keep_for_open_files(struct ns *ns, struct node *n)
 	if (n->sub != AREA_FILE || n->loaded)
 		return 0;
 	if (n->opens)
-		return area_load_content(ns, n);
+		return area_load_content(ns, n, n->uid, 1);
 	if (__atomic_load_n(&n->nlookup, __ATOMIC_SEQ_CST) &&
-	    n->size <= KEEP_SMALL_MAX && area_load_content(ns, n)) {
+	    n->size <= KEEP_SMALL_MAX && area_load_content(ns, n, n->uid, 1)) {
 		char esc[128];
 
 		log_debug("could not keep '%s' for late readers",
@@ -298,7 +298,7 @@ static int store_meta(struct ns *ns, struct node *n)
 }
 
 static int apply_size(struct ns *ns, struct node *n, struct ns_file *f,
-		      uint64_t size)
+		      uid_t uid, uint64_t size)
 {
 	struct timespec mtime = n->mtime, ctime = n->ctime;
 	uint64_t old_size = n->size;
@@ -310,7 +310,7 @@ static int apply_size(struct ns *ns, struct node *n, struct ns_file *f,
 		return -EISDIR;
 	if (size > ns->cfg->max_file_size)
 		return -EFBIG;
-	rc = area_load_content(ns, n);
+	rc = area_load_content(ns, n, uid, 0);
 	if (rc)
 		return rc;
 	/* truncate(2) by name is complete when it returns, or changes
@@ -319,7 +319,11 @@ static int apply_size(struct ns *ns, struct node *n, struct ns_file *f,
 	if (!f && !n->detached && size < n->data.len &&
 	    (rc = buf_append(&keep, n->data.data, n->data.len)))
 		return rc;
+	if (size >= n->data.alloc &&
+	    (rc = node_charge(ns, n, uid, (size_t)size + 1, 0)))
+		goto out;
 	rc = buf_resize(&n->data, (size_t)size);
+	node_charge(ns, n, uid, n->data.alloc, 1);
 	if (rc)
 		goto out;
 	n->size = size;
@@ -339,10 +343,11 @@ static int apply_size(struct ns *ns, struct node *n, struct ns_file *f,
 			n->dirty = dirty;
 			n->mtime = mtime;
 			n->ctime = ctime;
-			if (!n->opens) {
-				buf_release(&n->data);
-				n->loaded = 0;
-			}
+		}
+		if (!n->opens && !n->dirty) {
+			/* Nobody has it open: the store has it. */
+			node_data_release(ns, n);
+			n->loaded = 0;
 		}
 	}
 out:
@@ -371,7 +376,7 @@ int area_setattr(struct ns *ns, struct caller *c, struct node *n,
 	pthread_mutex_lock(&n->mu);
 	old_mode = n->mode;
 	if (what & NS_SET_SIZE)
-		rc = apply_size(ns, n, f, (uint64_t)want->st_size);
+		rc = apply_size(ns, n, f, c->uid, (uint64_t)want->st_size);
 	if (!rc && (what & (NS_SET_MODE | NS_SET_UID | NS_SET_GID |
 			    NS_SET_MTIME | NS_SET_MTIME_NOW))) {
 		struct blob_meta before;

@@ -641,8 +641,10 @@ static int run_setattr(struct ns *ns, struct caller *c, struct node *n,
 		goto out;
 	pthread_mutex_lock(&n->mu);
 	if (n->sub == RUN_GRAPH && (what & NS_SET_SIZE) &&
-	    !(rc = run_graph_writer(n, c))) {
+	    !(rc = run_graph_writer(n, c)) &&
+	    !(rc = node_charge(ns, n, c->uid, (size_t)want->st_size + 1, 0))) {
 		rc = buf_resize(&n->data, (size_t)want->st_size);
+		node_charge(ns, n, c->uid, n->data.alloc, 1);
 		if (!rc) {
 			n->size = n->data.len;
 			n->dirty = 1;

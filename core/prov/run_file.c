@@ -180,7 +180,7 @@ ssize_t run_write(struct ns *ns, struct ns_file *f, const char *src,
 		return -EBADF;
 	pthread_rwlock_rdlock(&ns->tree);
 	pthread_mutex_lock(&f->node->mu);
-	k = node_buf_write(ns, f->node, src, size, off);
+	k = node_buf_write(ns, f->node, f->uid, src, size, off);
 	pthread_mutex_unlock(&f->node->mu);
 	pthread_rwlock_unlock(&ns->tree);
 	return k;

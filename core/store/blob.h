@@ -64,6 +64,11 @@ struct blob_ops {
 	const char *name;
 	/* Content of `key` into `out` (whose cap bounds the size). */
 	int (*get)(struct blob *b, const char *key, struct buf *out);
+	/* Up to `len` bytes of `key` from `off` into `dst`: the number of
+	 * bytes read (0 at the end). May be NULL: then the namespace loads
+	 * the whole content with get(). */
+	ssize_t (*read)(struct blob *b, const char *key, void *dst,
+			size_t len, off_t off);
 	/* Create or replace `key` with content, metadata and xattrs (NULL:
 	 * none). Parents are created as needed. */
 	int (*put)(struct blob *b, const char *key, const void *data,

@@ -205,6 +205,27 @@ out_close:
 	return rc;
 }
 
+static ssize_t local_read(struct blob *b, const char *key, void *dst,
+			  size_t len, off_t off)
+{
+	struct blob_local *l = local(b);
+	ssize_t n;
+	int fd;
+
+	if (!key_ok(key))
+		return -EINVAL;
+	fd = openat(l->root_fd, key, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return map_err(errno, "open", key);
+	do
+		n = pread(fd, dst, len, off);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		n = map_err(errno, "read", key);
+	close(fd);
+	return n;
+}
+
 static int write_all(int fd, const char *data, size_t len)
 {
 	while (len) {
@@ -661,6 +682,7 @@ static void local_free(struct blob *b)
 static const struct blob_ops local_ops = {
 	.name = "local",
 	.get = local_get,
+	.read = local_read,
 	.put = local_put,
 	.del = local_del,
 	.list = local_list,

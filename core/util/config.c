@@ -29,6 +29,7 @@ static void config_default_limits(struct config *c)
 		  (unsigned)n;
 	c->network = 0;
 	c->user_quota_mb = 1024;
+	c->user_memory_mb = 256;
 	memcpy(c->limit, def, sizeof(def));
 	memcpy(c->limit_max, max, sizeof(max));
 }
@@ -368,6 +369,9 @@ int config_set(struct config *c, const char *key, const char *value,
 	if (strcmp(key, "user_quota_mb") == 0)
 		return parse_mb(&c->user_quota_mb, key, value, where, err,
 				errlen);
+	if (strcmp(key, "user_memory_mb") == 0)
+		return parse_mb(&c->user_memory_mb, key, value, where, err,
+				errlen);
 	{
 		int found, rc = set_limit(c, key, value, where, err, errlen,
 					  &found);
@@ -378,8 +382,8 @@ int config_set(struct config *c, const char *key, const char *value,
 	snprintf(err, errlen, "%s: unknown key '%s' (expected teams, "
 		 "admin_group, users, storage, state, system_skills, "
 		 "entry_timeout, attr_timeout, max_file_size, log_level, "
-		 "jobs, network, limit_<limit>, max_<limit> or "
-		 "user_quota_mb)", where, key);
+		 "jobs, network, limit_<limit>, max_<limit>, "
+		 "user_quota_mb or user_memory_mb)", where, key);
 	return -EINVAL;
 }
 

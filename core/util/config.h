@@ -21,6 +21,9 @@
  *   user_quota_mb = 1024      MiB of disk each user's run records and
  *                             cached results may use together (0: no
  *                             limit); see core/run/engine.h
+ *   user_memory_mb = 256      MiB of file content each user may hold in
+ *                             the daemon's memory (files being written,
+ *                             small files being read); 0: no limit
  * Loaded once at start-up, then read-only: any thread may read it.
  */
 #ifndef LLMUNIX_CONFIG_H
@@ -52,6 +55,7 @@ struct config {
 	double limit[SKILL_NLIMITS];	/* defaults, by enum skill_limit */
 	double limit_max[SKILL_NLIMITS];	/* ceilings */
 	uint64_t user_quota_mb;		/* per user, runs + cache; 0: none */
+	uint64_t user_memory_mb;	/* per user, open files' content */
 };
 
 /* Defaults: state in /var/lib/llmunix for root, $XDG_STATE_HOME/llmunix
