@@ -76,7 +76,7 @@ for i in range(0, 10000, 10):
 n=$(getdents_during lookups)
 echo "# getdents64 calls of the daemon during 1,000 lookups of unknown names: $n"
 t_eq "1,000 lookups in a $N-file record list nothing (no getdents64)" yes \
-	"$([ "$n" -lt 50 ] && echo yes || echo "no: $n")"
+	"$([ "$n" -lt 5 ] && echo yes || echo "no: $n")"
 t_eq "a name found by lookup reads its content" 5000 \
 	"$(as alice cat "$RUN/big/outputs/m/f5000" 2>&1)"
 t_eq "a name not in the record is ENOENT" 1 \
