@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +132,10 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		what |= NS_SET_MTIME_NOW;
 	else if (valid & FUSE_SET_ATTR_MTIME)
 		what |= NS_SET_MTIME;
+	if (valid & FUSE_SET_ATTR_ATIME_NOW)
+		what |= NS_SET_ATIME_NOW;
+	else if (valid & FUSE_SET_ATTR_ATIME)
+		what |= NS_SET_ATIME;
 	fs_caller(req, &c);
 	rc = ns_setattr(fs_of(req)->ns, &c, node_of(req, ino), file_of(fi),
 			attr, what, &st);
@@ -197,33 +202,68 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 				       flags));
 }
 
-/* Links, symlinks and device nodes have no place in a skills folder. */
+/* Hard links are refused (ns_link); symbolic links live where a provider
+ * keeps them; mknod makes regular files only. */
 static void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		    const char *newname)
 {
-	(void)ino;
-	(void)newparent;
-	(void)newname;
-	fuse_reply_err(req, EPERM);
+	struct caller c;
+
+	fs_caller(req, &c);
+	fuse_reply_err(req, -ns_link(fs_of(req)->ns, &c, node_of(req, ino),
+				     node_of(req, newparent), newname));
 }
 
 static void fs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 		       const char *name)
 {
-	(void)link;
-	(void)parent;
-	(void)name;
-	fuse_reply_err(req, EPERM);
+	struct caller c;
+	struct node *n;
+	struct stat st;
+	int rc;
+
+	fs_caller(req, &c);
+	rc = ns_symlink(fs_of(req)->ns, &c, node_of(req, parent), name, link,
+			&n, &st);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		reply_entry(req, n, &st);
+}
+
+static void fs_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	char buf[PATH_MAX];
+	struct caller c;
+	ssize_t n;
+
+	fs_caller(req, &c);
+	n = ns_readlink(fs_of(req)->ns, &c, node_of(req, ino), buf,
+			sizeof(buf) - 1);
+	if (n < 0) {
+		fuse_reply_err(req, (int)-n);
+		return;
+	}
+	buf[n] = '\0';
+	fuse_reply_readlink(req, buf);
 }
 
 static void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     mode_t mode, dev_t rdev)
 {
-	(void)parent;
-	(void)name;
-	(void)mode;
+	struct caller c;
+	struct node *n;
+	struct stat st;
+	int rc;
+
 	(void)rdev;
-	fuse_reply_err(req, EPERM);
+	fs_caller(req, &c);
+	rc = ns_mknod(fs_of(req)->ns, &c, node_of(req, parent), name, mode,
+		      &n, &st);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		reply_entry(req, n, &st);
 }
 
 static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -540,6 +580,7 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.rename = fs_rename,
 	.link = fs_link,
 	.symlink = fs_symlink,
+	.readlink = fs_readlink,
 	.mknod = fs_mknod,
 	.open = fs_open,
 	.create = fs_create,

@@ -246,11 +246,15 @@ t_eq "rename keeps the inode number" "$i2" \
 	"$(op rename "$V/um" "$V/um2" >/dev/null; op ino "$V/um2")"
 
 # --- links and special files -------------------------------------------------------
-t_eq "symlink: EPERM" EPERM "$(op symlink "$V/sl" a)"
-t_eq "hard link: EPERM" EPERM "$(op link "$V/a" "$V/hl")"
+t_eq "symlink: made" OK "$(op symlink "$V/sl" a)"
+t_eq "it is a link" symlink "$(op type "$V/sl")"
+t_eq "symlink over an existing name: EEXIST" EEXIST "$(op symlink "$V/sl" b)"
+t_eq "hard link: EPERM (the stores hold no links)" EPERM "$(op link "$V/a" "$V/hl")"
+t_eq "hard link over an existing name: EEXIST" EEXIST "$(op link "$V/a" "$V/sl")"
 t_eq "mknod fifo: EPERM" EPERM "$(op mknod-fifo "$V/fifo")"
-t_eq "nothing created by them" "ENOENT ENOENT ENOENT" \
-	"$(op type "$V/sl") $(op type "$V/hl") $(op type "$V/fifo")"
+t_eq "mknod fifo over an existing name: EEXIST" EEXIST "$(op mknod-fifo "$V/a")"
+t_eq "nothing created by the refusals" "ENOENT ENOENT" \
+	"$(op type "$V/hl") $(op type "$V/fifo")"
 t_eq "nlink of a file is 1" 1 "$(op nlink "$V/a")"
 
 # --- extended attributes ---------------------------------------------------------------

@@ -146,6 +146,7 @@ struct node *node_new(struct ns *ns, struct node *parent, const char *name,
 	buf_init(&n->data, (size_t)ns->cfg->max_file_size);
 	ns_now(&n->mtime);
 	n->ctime = n->mtime;
+	n->atime = n->mtime;
 	n->xattrs_loaded = 1;
 	if (parent)
 		node_attach(ns, n, parent, NULL);
@@ -234,6 +235,7 @@ void node_meta(const struct node *n, struct blob_meta *m)
 	m->uid = n->uid;
 	m->gid = n->gid;
 	m->mtime = n->mtime;
+	m->atime = n->atime;
 	m->size = n->size;
 }
 
@@ -275,7 +277,7 @@ void node_stat(struct ns *ns, struct caller *c, struct node *n,
 	st->st_uid = n->uid;
 	st->st_gid = n->gid;
 	st->st_mtim = n->mtime;
-	st->st_atim = n->mtime;
+	st->st_atim = n->atime;
 	st->st_ctim = n->ctime;
 	st->st_blksize = 4096;
 	if (S_ISDIR(n->mode)) {
@@ -287,7 +289,7 @@ void node_stat(struct ns *ns, struct caller *c, struct node *n,
 	}
 	st->st_blocks = (st->st_size + 511) / 512;
 	if (n->ops->stat)
-		n->ops->stat(ns, n, st);
+		n->ops->stat(ns, c, n, st);
 	pthread_mutex_unlock(&n->mu);
 }
 

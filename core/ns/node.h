@@ -57,7 +57,7 @@ struct node {
 	mode_t mode;			/* type and 0777 bits */
 	uid_t uid;
 	gid_t gid;
-	struct timespec mtime, ctime;
+	struct timespec atime, mtime, ctime;
 	uint64_t size;
 
 	/* Content while open (files of skills/ and workflows/, a graph
@@ -189,6 +189,10 @@ ssize_t node_buf_write(struct ns *ns, struct node *n, uid_t uid,
  * not one (`dir` set), then -EPERM for those who may write there and
  * -EACCES for the others (DESIGN.md section 2). Takes the tree lock. */
 int ns_refuse(struct ns *ns, struct caller *c, struct node *n, int dir);
+/* ns_refuse() for what would make the name `name` in `dir`: -EEXIST
+ * first when the caller sees such a name there. */
+int ns_refuse_new(struct ns *ns, struct caller *c, struct node *dir,
+		  const char *name);
 /* The default lookup: a child already in the tree, when the caller may
  * see the folder and the child. Takes the tree lock. */
 int ns_lookup_default(struct ns *ns, struct caller *c, struct node *dir,

@@ -98,6 +98,20 @@ int ns_refuse(struct ns *ns, struct caller *c, struct node *n, int dir)
 	return rc;
 }
 
+int ns_refuse_new(struct ns *ns, struct caller *c, struct node *dir,
+		  const char *name)
+{
+	struct node *n;
+	int rc = 0;
+
+	pthread_rwlock_rdlock(&ns->tree);
+	if (node_visible(ns, c, dir) && S_ISDIR(dir->mode) &&
+	    (n = node_child(ns, dir, name)) && node_visible(ns, c, n))
+		rc = -EEXIST;
+	pthread_rwlock_unlock(&ns->tree);
+	return rc ? rc : ns_refuse(ns, c, dir, 1);
+}
+
 /* --- the namespace ------------------------------------------------------- */
 
 int ns_new(struct ns **out, const struct config *cfg, struct ident *id,
@@ -280,7 +294,68 @@ int ns_mkdir(struct ns *ns, struct caller *c, struct node *parent,
 {
 	if (parent->ops->mkdir)
 		return parent->ops->mkdir(ns, c, parent, name, mode, out, st);
-	return ns_refuse(ns, c, parent, 1);
+	return ns_refuse_new(ns, c, parent, name);
+}
+
+int ns_symlink(struct ns *ns, struct caller *c, struct node *parent,
+	       const char *name, const char *target, struct node **out,
+	       struct stat *st)
+{
+	if (strlen(name) > NAME_MAX_BYTES)
+		return -ENAMETOOLONG;
+	if (parent->ops->symlink)
+		return parent->ops->symlink(ns, c, parent, name, target, out,
+					    st);
+	return ns_refuse_new(ns, c, parent, name);
+}
+
+ssize_t ns_readlink(struct ns *ns, struct caller *c, struct node *n,
+		    char *buf, size_t size)
+{
+	ssize_t rc;
+
+	if (n->ops->readlink)
+		return n->ops->readlink(ns, c, n, buf, size);
+	pthread_rwlock_rdlock(&ns->tree);
+	rc = node_visible(ns, c, n) ? -EINVAL : -ENOENT;
+	pthread_rwlock_unlock(&ns->tree);
+	return rc;
+}
+
+/* A regular file is made as create() makes it, and stored at once (so
+ * tar --xattrs, which makes files with mknodat, works); FIFOs, sockets
+ * and devices have no place in the tree. */
+int ns_mknod(struct ns *ns, struct caller *c, struct node *parent,
+	     const char *name, mode_t mode, struct node **out,
+	     struct stat *st)
+{
+	struct ns_file *f;
+	int rc;
+
+	if (strlen(name) > NAME_MAX_BYTES)
+		return -ENAMETOOLONG;
+	if (!S_ISREG(mode) || !parent->ops->create)
+		return ns_refuse_new(ns, c, parent, name);
+	rc = parent->ops->create(ns, c, parent, name, mode,
+				 O_WRONLY | O_CREAT | O_EXCL, out, st, &f);
+	if (rc)
+		return rc;
+	rc = ns_flush(ns, f);
+	ns_release(ns, f);
+	if (rc) {
+		ns_forget(ns, *out, 1);
+		ns_unlink(ns, c, parent, name);
+	}
+	return rc;
+}
+
+/* Hard links: no store here can hold two names for one content honestly
+ * (an object store has no links), so none are made. */
+int ns_link(struct ns *ns, struct caller *c, struct node *n,
+	    struct node *newparent, const char *newname)
+{
+	(void)n;
+	return ns_refuse_new(ns, c, newparent, newname);
 }
 
 int ns_unlink(struct ns *ns, struct caller *c, struct node *parent,

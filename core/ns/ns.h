@@ -58,6 +58,8 @@ int ns_name_cacheable(struct ns *ns, const struct node *n);
 #define NS_SET_SIZE	(1u << 3)
 #define NS_SET_MTIME	(1u << 4)	/* to st.st_mtim */
 #define NS_SET_MTIME_NOW (1u << 5)
+#define NS_SET_ATIME	(1u << 6)	/* to st.st_atim */
+#define NS_SET_ATIME_NOW (1u << 7)
 
 /* `f` is the open file for ftruncate and friends, or NULL. */
 int ns_setattr(struct ns *ns, struct caller *c, struct node *n,
@@ -70,6 +72,24 @@ int ns_mkdir(struct ns *ns, struct caller *c, struct node *parent,
 	     struct stat *st);
 int ns_unlink(struct ns *ns, struct caller *c, struct node *parent,
 	      const char *name);
+/* Symbolic links, where a provider keeps them (skills/, workflows/). */
+int ns_symlink(struct ns *ns, struct caller *c, struct node *parent,
+	       const char *name, const char *target, struct node **out,
+	       struct stat *st);
+/* The target of a link, at most `size` bytes, not NUL-terminated: the
+ * number of bytes. -EINVAL for what is not a link. */
+ssize_t ns_readlink(struct ns *ns, struct caller *c, struct node *n,
+		    char *buf, size_t size);
+/* mknod: regular files only (as create, stored at once); -EPERM for
+ * FIFOs, sockets and devices, -EEXIST first when the name exists. The
+ * node carries one kernel reference, as ns_mkdir's. */
+int ns_mknod(struct ns *ns, struct caller *c, struct node *parent,
+	     const char *name, mode_t mode, struct node **out,
+	     struct stat *st);
+/* Hard links are not made: -EEXIST when the name exists, else -EPERM
+ * (-EACCES where the caller may not write). */
+int ns_link(struct ns *ns, struct caller *c, struct node *n,
+	    struct node *newparent, const char *newname);
 int ns_rmdir(struct ns *ns, struct caller *c, struct node *parent,
 	     const char *name);
 /* flags: 0 or RENAME_NOREPLACE. */

@@ -13,7 +13,8 @@
  * shows the node's attributes, a change is refused with EPERM (for those
  * who may write there) or EACCES (for the others), an open of a folder is
  * EISDIR, getxattr is ENODATA, listxattr is empty, flush and fsync do
- * nothing. Rights are the provider's to check in what it implements
+ * nothing; a name that exists is EEXIST before any of that for what
+ * makes names. Rights are the provider's to check in what it implements
  * (node_rights); the core checks them in what it answers itself.
  *
  * The providers (core/prov/):
@@ -53,6 +54,9 @@ struct prov_ops {
 	int (*mkdir)(struct ns *ns, struct caller *c, struct node *dir,
 		     const char *name, mode_t mode, struct node **out,
 		     struct stat *st);
+	int (*symlink)(struct ns *ns, struct caller *c, struct node *dir,
+		       const char *name, const char *target,
+		       struct node **out, struct stat *st);
 	int (*unlink)(struct ns *ns, struct caller *c, struct node *dir,
 		      const char *name);
 	int (*rmdir)(struct ns *ns, struct caller *c, struct node *dir,
@@ -63,11 +67,16 @@ struct prov_ops {
 		      const char *newname, unsigned flags);
 
 	/* --- a node of this provider -------------------------------------- */
-	/* Adjust what node_stat() filled (the tree and n->mu are held). */
-	void (*stat)(struct ns *ns, struct node *n, struct stat *st);
+	/* Adjust what node_stat() filled for `c` (the tree and n->mu are
+	 * held). A file made at open reports the size it would have. */
+	void (*stat)(struct ns *ns, struct caller *c, struct node *n,
+		     struct stat *st);
 	/* Whether the kernel may cache the name of `n` (NULL: the flags
 	 * say). */
 	int (*cacheable)(const struct node *n);
+	/* A link's target; the number of bytes put in `buf`. */
+	ssize_t (*readlink)(struct ns *ns, struct caller *c, struct node *n,
+			    char *buf, size_t size);
 	int (*setattr)(struct ns *ns, struct caller *c, struct node *n,
 		       struct ns_file *f, const struct stat *want,
 		       unsigned what, struct stat *st);

@@ -20,6 +20,7 @@ enum area_sub {
 	AREA_TOP,	/* <volume>/skills, <volume>/workflows */
 	AREA_DIR,	/* a folder inside */
 	AREA_FILE,	/* a file inside */
+	AREA_LINK,	/* a symbolic link inside (never followed here) */
 };
 
 /* Copy the system skills (cfg->system_skills) into the store on the very
@@ -63,6 +64,11 @@ int area_volume_load(struct ns *ns, struct node *vol);
 
 int area_open(struct ns *ns, struct caller *c, struct node *n, int flags,
 	      struct ns_file **out, int *keep_cache);
+int area_symlink(struct ns *ns, struct caller *c, struct node *parent,
+		 const char *name, const char *target, struct node **out,
+		 struct stat *st);
+ssize_t area_readlink(struct ns *ns, struct caller *c, struct node *n,
+		      char *buf, size_t size);
 int area_create(struct ns *ns, struct caller *c, struct node *parent,
 		const char *name, mode_t mode, int flags, struct node **out,
 		struct stat *st, struct ns_file **fout);

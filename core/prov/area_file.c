@@ -112,6 +112,7 @@ static void file_revert(struct ns *ns, struct node *n)
 	if (n->stored) {
 		n->size = n->saved.size;
 		n->mtime = n->saved.mtime;
+		n->atime = n->saved.atime;
 		n->mode = n->saved.mode;
 	} else {
 		n->size = 0;
@@ -129,6 +130,8 @@ int area_open(struct ns *ns, struct caller *c, struct node *n, int flags,
 	r = node_rights(ns, c, n);
 	if (!(r & ACL_R))
 		rc = -ENOENT;
+	else if (n->sub == AREA_LINK)
+		rc = -ELOOP;
 	else if (n->sub != AREA_FILE)
 		rc = -EISDIR;
 	else if (n->detached && !n->loaded)
@@ -240,6 +243,7 @@ int area_create(struct ns *ns, struct caller *c, struct node *parent,
 	n->dirty = 1;
 	n->nlookup = 1;
 	parent->mtime = n->mtime;
+	parent->ctime = n->mtime;
 	rc = file_handle_new(n, c, flags, fout);
 	if (rc) {
 		n->nlookup = 0;
@@ -257,6 +261,34 @@ out:
  * when they are large (or the reader's memory is full): reading never
  * needs the whole file in the daemon. */
 #define AREA_LOAD_MAX ((uint64_t)1 << 20)
+
+static int ts_le(struct timespec a, struct timespec b)
+{
+	return a.tv_sec < b.tv_sec ||
+	       (a.tv_sec == b.tv_sec && a.tv_nsec <= b.tv_nsec);
+}
+
+/* A read moves atime as relatime does: when it is not newer than the last
+ * change, or is a day old. So the store is written at most once a day
+ * per file for reads alone. n->mu held. */
+static void area_touch_atime(struct ns *ns, struct node *n)
+{
+	struct timespec now;
+	struct blob_meta m;
+	char key[PATH_MAX];
+
+	ns_now(&now);
+	if (!ts_le(n->atime, n->mtime) && !ts_le(n->atime, n->ctime) &&
+	    now.tv_sec - n->atime.tv_sec < 24 * 3600)
+		return;
+	n->atime = now;
+	if (n->dirty || !n->stored || n->detached ||
+	    node_key(n, key, sizeof(key)))
+		return;	/* goes with the content, or nowhere */
+	node_meta(n, &m);
+	if (ns->blob->ops->setmeta(ns->blob, key, &m) == 0)
+		n->saved = m;
+}
 
 ssize_t area_read(struct ns *ns, struct ns_file *f, char *dst, size_t size,
 		  off_t off)
@@ -283,6 +315,8 @@ loaded:
 	if (!rc)
 		rc = node_buf_read(n, dst, size, off);
 out:
+	if (rc >= 0)
+		area_touch_atime(ns, n);
 	pthread_mutex_unlock(&n->mu);
 	pthread_rwlock_unlock(&ns->tree);
 	return rc;
@@ -376,7 +410,7 @@ void area_dir_store_meta(struct ns *ns, struct node *dir)
 	char key[PATH_MAX];
 	int rc;
 
-	if (dir->ops != &area_prov || dir->sub == AREA_FILE)
+	if (dir->ops != &area_prov || !S_ISDIR(dir->mode))
 		return;
 	if (node_key(dir, key, sizeof(key)))
 		return;
@@ -441,6 +475,8 @@ out:
 const struct prov_ops area_prov = {
 	.name = "area",
 	.create = area_create,
+	.symlink = area_symlink,
+	.readlink = area_readlink,
 	.mkdir = area_mkdir,
 	.unlink = area_unlink,
 	.rmdir = area_rmdir,

@@ -28,7 +28,7 @@ static struct node *load_dir(struct ns *ns, struct node *parent,
 	struct node *n = node_child(ns, parent, name);
 
 	if (n)
-		return n->sub == AREA_FILE ? NULL : n;
+		return !S_ISDIR(n->mode) ? NULL : n;
 	n = node_new(ns, parent, name, &area_prov, AREA_DIR, S_IFDIR | 0755);
 	if (n)
 		n->stored = 1;
@@ -42,7 +42,8 @@ static void set_meta(struct node *n, const struct blob_meta *m)
 	n->gid = m->gid;
 	n->mtime = m->mtime;
 	n->ctime = m->mtime;
-	if (n->sub == AREA_FILE) {
+	n->atime = m->atime.tv_sec || m->atime.tv_nsec ? m->atime : m->mtime;
+	if (!S_ISDIR(n->mode)) {
 		n->size = m->size;
 		n->saved = *m;
 	}
@@ -81,8 +82,11 @@ static int load_one(void *arg, const char *key, const struct blob_meta *m)
 		} else if (node_child(lc->ns, n, comp)) {
 			return 0;
 		} else {
-			n = node_new(lc->ns, n, comp, &area_prov, AREA_FILE,
-				     S_IFREG | 0644);
+			int link = S_ISLNK(m->mode);
+
+			n = node_new(lc->ns, n, comp, &area_prov,
+				     link ? AREA_LINK : AREA_FILE,
+				     link ? S_IFLNK | 0777 : S_IFREG | 0644);
 			if (n)
 				n->loaded = 0;
 		}
@@ -110,8 +114,9 @@ int area_volume_load(struct ns *ns, struct node *vol)
 static int seed_file(struct ns *ns, int dirfd, const char *name,
 		     const char *key, const struct stat *st)
 {
-	struct blob_meta m = { S_IFREG | (st->st_mode & 0777), 0, 0,
-			       st->st_mtim, (uint64_t)st->st_size };
+	struct blob_meta m = { .mode = S_IFREG | (st->st_mode & 0777),
+			       .mtime = st->st_mtim,
+			       .size = (uint64_t)st->st_size };
 	struct buf b;
 	ssize_t n;
 	int fd, rc;
@@ -183,8 +188,10 @@ static int seed_dir(struct ns *ns, int fd0, char *key, size_t len,
 				rc = 0;
 			}
 		} else if (S_ISDIR(st.st_mode)) {
-			struct blob_meta m = { S_IFDIR | (st.st_mode & 0777),
-					       0, 0, st.st_mtim, 0 };
+			struct blob_meta m = {
+				.mode = S_IFDIR | (st.st_mode & 0777),
+				.mtime = st.st_mtim,
+			};
 			int fd;
 
 			rc = ns->blob->ops->mkdir(ns->blob, key, &m);
@@ -208,7 +215,7 @@ static int seed_dir(struct ns *ns, int fd0, char *key, size_t len,
 
 int area_seed(struct ns *ns)
 {
-	struct blob_meta m = { S_IFDIR | 0755, 0, 0, { 0, 0 }, 0 };
+	struct blob_meta m = { .mode = S_IFDIR | 0755 };
 	const char *src = ns->cfg->system_skills;
 	char key[PATH_MAX];
 	int fd, rc;

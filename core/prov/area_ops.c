@@ -51,6 +51,7 @@ int area_mkdir(struct ns *ns, struct caller *c, struct node *parent,
 	n->stored = 1;
 	n->nlookup = 1;
 	parent->mtime = n->mtime;
+	parent->ctime = n->mtime;
 	area_dir_store_meta(ns, parent);
 	node_stat(ns, c, n, st);
 	*out = n;
@@ -103,11 +104,12 @@ static int remove_node(struct ns *ns, struct node *parent, struct node *n)
 	if (!rc)
 		rc = node_key(n, key, sizeof(key));
 	if (!rc && n->stored)
-		rc = n->sub == AREA_FILE ? ns->blob->ops->del(ns->blob, key) :
+		rc = !S_ISDIR(n->mode) ? ns->blob->ops->del(ns->blob, key) :
 					  ns->blob->ops->rmdir(ns->blob, key);
 	if (rc && rc != -ENOENT)
 		return rc;
 	ns_now(&parent->mtime);
+	parent->ctime = parent->mtime;
 	area_dir_store_meta(ns, parent);
 	node_detach(ns, n);
 	return 0;
@@ -121,7 +123,7 @@ int area_unlink(struct ns *ns, struct caller *c, struct node *parent,
 
 	pthread_rwlock_wrlock(&ns->tree);
 	rc = remove_checks(ns, c, parent, name, &n);
-	if (!rc && n->sub != AREA_FILE)
+	if (!rc && S_ISDIR(n->mode))
 		rc = -EISDIR;
 	if (!rc)
 		rc = remove_node(ns, parent, n);
@@ -137,7 +139,7 @@ int area_rmdir(struct ns *ns, struct caller *c, struct node *parent,
 
 	pthread_rwlock_wrlock(&ns->tree);
 	rc = remove_checks(ns, c, parent, name, &n);
-	if (!rc && n->sub == AREA_FILE)
+	if (!rc && !S_ISDIR(n->mode))
 		rc = -ENOTDIR;
 	else if (!rc && n->nchildren)
 		rc = -ENOTEMPTY;
@@ -172,9 +174,9 @@ static int rename_checks(struct node *src, struct node *dst,
 		return 0;
 	if (flags & RENAME_NOREPLACE)
 		return -EEXIST;
-	if (src->sub == AREA_DIR && dst->sub == AREA_FILE)
+	if (S_ISDIR(src->mode) && !S_ISDIR(dst->mode))
 		return -ENOTDIR;
-	if (src->sub == AREA_FILE && dst->sub != AREA_FILE)
+	if (!S_ISDIR(src->mode) && S_ISDIR(dst->mode))
 		return -EISDIR;
 	if (dst->nchildren)
 		return -ENOTEMPTY;
@@ -239,7 +241,9 @@ int area_rename(struct ns *ns, struct caller *c, struct node *parent,
 	copy = NULL;
 	ns_now(&src->ctime);
 	parent->mtime = src->ctime;
+	parent->ctime = src->ctime;
 	newparent->mtime = src->ctime;
+	newparent->ctime = src->ctime;
 	area_dir_store_meta(ns, parent);
 	if (newparent != parent)
 		area_dir_store_meta(ns, newparent);
@@ -307,7 +311,7 @@ static int apply_size(struct ns *ns, struct node *n, struct ns_file *f,
 	int rc;
 
 	if (n->sub != AREA_FILE)
-		return -EISDIR;
+		return S_ISDIR(n->mode) ? -EISDIR : -EINVAL;
 	if (size > ns->cfg->max_file_size)
 		return -EFBIG;
 	rc = area_load_content(ns, n, uid, 0);
@@ -378,7 +382,8 @@ int area_setattr(struct ns *ns, struct caller *c, struct node *n,
 	if (what & NS_SET_SIZE)
 		rc = apply_size(ns, n, f, c->uid, (uint64_t)want->st_size);
 	if (!rc && (what & (NS_SET_MODE | NS_SET_UID | NS_SET_GID |
-			    NS_SET_MTIME | NS_SET_MTIME_NOW))) {
+			    NS_SET_MTIME | NS_SET_MTIME_NOW | NS_SET_ATIME |
+			    NS_SET_ATIME_NOW))) {
 		struct blob_meta before;
 
 		node_meta(n, &before);
@@ -392,6 +397,10 @@ int area_setattr(struct ns *ns, struct caller *c, struct node *n,
 			n->mtime = want->st_mtim;
 		if (what & NS_SET_MTIME_NOW)
 			ns_now(&n->mtime);
+		if (what & NS_SET_ATIME)
+			n->atime = want->st_atim;
+		if (what & NS_SET_ATIME_NOW)
+			ns_now(&n->atime);
 		if (!n->detached)
 			rc = store_meta(ns, n);
 		if (rc) {
@@ -399,6 +408,7 @@ int area_setattr(struct ns *ns, struct caller *c, struct node *n,
 			n->uid = before.uid;
 			n->gid = before.gid;
 			n->mtime = before.mtime;
+			n->atime = before.atime;
 		} else {
 			ns_now(&n->ctime);
 		}
@@ -408,5 +418,93 @@ int area_setattr(struct ns *ns, struct caller *c, struct node *n,
 		node_stat(ns, c, n, st);
 out:
 	pthread_rwlock_unlock(&ns->tree);
+	return rc;
+}
+
+/* --- symbolic links ------------------------------------------------------ */
+
+/* A link is stored at once, as an object whose content is its target;
+ * nothing of the daemon ever follows it (a skill or a run's file input
+ * named through a link is not found: only the kernel follows it, with the
+ * rights of whoever walks it). */
+int area_symlink(struct ns *ns, struct caller *c, struct node *parent,
+		 const char *name, const char *target, struct node **out,
+		 struct stat *st)
+{
+	size_t len = strlen(target);
+	struct blob_meta m;
+	char key[PATH_MAX];
+	struct node *n;
+	int rc;
+
+	if (len == 0 || len >= PATH_MAX)
+		return len ? -ENAMETOOLONG : -ENOENT;
+	pthread_rwlock_wrlock(&ns->tree);
+	rc = area_check_dir_write(ns, c, parent);
+	if (!rc)
+		rc = area_check_new_name(parent, name);
+	if (!rc && node_child(ns, parent, name))
+		rc = -EEXIST;
+	if (rc)
+		goto out;
+	n = node_new(ns, parent, name, &area_prov, AREA_LINK,
+		     S_IFLNK | 0777);
+	if (!n) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	n->uid = c->uid;
+	n->gid = c->gid;
+	n->size = len;
+	node_meta(n, &m);
+	rc = node_key(n, key, sizeof(key));
+	if (!rc)
+		rc = ns->blob->ops->put(ns->blob, key, target, len, &m, NULL,
+					0);
+	if (rc) {
+		node_detach(ns, n);
+		goto out;
+	}
+	n->stored = 1;
+	n->saved = m;
+	n->nlookup = 1;
+	parent->mtime = n->mtime;
+	parent->ctime = n->mtime;
+	area_dir_store_meta(ns, parent);
+	node_stat(ns, c, n, st);
+	*out = n;
+out:
+	pthread_rwlock_unlock(&ns->tree);
+	return rc;
+}
+
+ssize_t area_readlink(struct ns *ns, struct caller *c, struct node *n,
+		      char *buf, size_t size)
+{
+	char key[PATH_MAX];
+	struct buf t;
+	ssize_t rc;
+
+	buf_init(&t, PATH_MAX);
+	pthread_rwlock_rdlock(&ns->tree);
+	if (!node_visible(ns, c, n))
+		rc = -ENOENT;
+	else if (n->sub != AREA_LINK)
+		rc = -EINVAL;
+	else if (n->detached)
+		rc = -ENOENT;
+	else
+		rc = node_key(n, key, sizeof(key));
+	if (!rc) {
+		pthread_mutex_lock(&n->mu);
+		rc = ns->blob->ops->get(ns->blob, key, &t);
+		pthread_mutex_unlock(&n->mu);
+	}
+	pthread_rwlock_unlock(&ns->tree);
+	if (!rc) {
+		rc = (ssize_t)(t.len < size ? t.len : size);
+		memcpy(buf, t.data, (size_t)rc);
+	}
+	buf_release(&t);
 	return rc;
 }

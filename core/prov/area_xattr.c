@@ -173,6 +173,18 @@ static void xattrs_drop(struct node *n)
 	n->xattrs_loaded = !n->stored;
 }
 
+/* user.skill.* are parsed from the content: a write of one (cp -a,
+ * rsync -X, tar --xattrs and mv copy them back with the file) succeeds
+ * where the caller may write, and changes nothing. */
+static int derived_write(struct ns *ns, struct caller *c, struct node *n)
+{
+	int rc = xattr_begin(ns, c, n, 1);
+
+	if (!rc)
+		xattr_end(ns, n);
+	return rc;
+}
+
 int area_setxattr(struct ns *ns, struct caller *c, struct node *n,
 		  const char *name, const char *value, size_t size, int flags)
 {
@@ -182,7 +194,7 @@ int area_setxattr(struct ns *ns, struct caller *c, struct node *n,
 	int rc;
 
 	if (skill_xattr_reserved(name))
-		return -EPERM;	/* parsed from the content, not set */
+		return derived_write(ns, c, n);
 	if (size > XATTR_TOTAL_MAX)
 		return -E2BIG;
 	rc = xattr_begin(ns, c, n, 1);
@@ -316,7 +328,7 @@ int area_removexattr(struct ns *ns, struct caller *c, struct node *n,
 	int rc;
 
 	if (skill_xattr_reserved(name))
-		return -EPERM;
+		return derived_write(ns, c, n);
 	rc = xattr_begin(ns, c, n, 1);
 	if (rc)
 		return rc;

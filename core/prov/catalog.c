@@ -327,10 +327,20 @@ static ssize_t catalog_read(struct ns *ns, struct ns_file *f, char *dst,
 	return (ssize_t)size;
 }
 
-/* Made anew at each open: its times are now. */
-static void catalog_stat(struct ns *ns, struct node *n, struct stat *st)
+/* Made anew at each open: its times are now, and its size what an open
+ * now would give the caller (so that sendfile and copy_file_range, which
+ * trust the size, copy it whole). */
+static void catalog_stat(struct ns *ns, struct caller *c, struct node *n,
+			 struct stat *st)
 {
-	(void)ns;
+	struct buf b;
+
+	buf_init(&b, 0);
+	if (catalog_build(ns, c, n, &b) == 0) {
+		st->st_size = (off_t)b.len;
+		st->st_blocks = (st->st_size + 511) / 512;
+	}
+	buf_release(&b);
 	ns_now(&n->mtime);
 	st->st_mtim = n->mtime;
 	st->st_atim = n->mtime;

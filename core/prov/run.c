@@ -447,11 +447,13 @@ out:
 }
 
 /* Size and times of a record file; the tree and n->mu are held. */
-static void run_stat(struct ns *ns, struct node *n, struct stat *st)
+static void run_stat(struct ns *ns, struct caller *c, struct node *n,
+		     struct stat *st)
 {
 	char path[PATH_MAX];
 	struct stat b;
 
+	(void)c;
 	if (n->sub == RUN_TOP || n->sub == RUN_GRAPH || synthetic(n))
 		return;
 	if (run_path(ns, n, path, sizeof(path)) ||

@@ -2,8 +2,10 @@
  * backend ("local" here; S3 and Vercel Blob plug in the same way).
  *
  * Keys are '/'-separated paths such as "volumes/user/alice/skills/x.md"
- * (DESIGN.md section 8). Objects are regular files; directories are markers
- * made with mkdir so that empty folders survive. Every operation returns 0
+ * (DESIGN.md section 8). Objects are regular files, or symbolic links
+ * (put() with S_IFLNK in the mode: the content is the target, which the
+ * store never follows); directories are markers made with mkdir so that
+ * empty folders survive. Every operation returns 0
  * or a negative errno: -ENOENT for a missing key, -ENOSPC/-EDQUOT for a
  * full store, -EIO for anything else the backend cannot do; a readable
  * reason for the last failure is logged by the backend.
@@ -29,11 +31,13 @@
 struct blob;
 
 struct blob_meta {
-	mode_t mode;		/* S_IFREG or S_IFDIR, and the 0777 bits */
+	mode_t mode;		/* S_IFREG, S_IFDIR or S_IFLNK, and the 0777
+				 * bits */
 	uid_t uid;
 	gid_t gid;
 	struct timespec mtime;
 	uint64_t size;
+	struct timespec atime;	/* { 0, 0 }: the same as mtime */
 };
 
 struct blob_xattr {

@@ -162,6 +162,33 @@ static int make_parents(struct blob_local *l, const char *key)
 	return 0;
 }
 
+/* Open an object for reading without touching its atime, which is the
+ * file's own (the namespace sets it). */
+static int open_noatime(struct blob_local *l, const char *key)
+{
+	int fd = openat(l->root_fd, key,
+			O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOATIME);
+
+	if (fd < 0 && errno == EPERM)	/* not ours: it may be read */
+		fd = openat(l->root_fd, key,
+			    O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	return fd;
+}
+
+/* A symbolic link's target, as its content. */
+static int get_link(struct blob_local *l, const char *key, struct buf *out)
+{
+	char target[PATH_MAX];
+	ssize_t n = readlinkat(l->root_fd, key, target, sizeof(target));
+
+	if (n < 0)
+		return map_err(errno, "read the link", key);
+	if ((size_t)n >= sizeof(target))
+		return -ENAMETOOLONG;
+	buf_resize(out, 0);
+	return buf_append(out, target, (size_t)n);
+}
+
 static int local_get(struct blob *b, const char *key, struct buf *out)
 {
 	struct blob_local *l = local(b);
@@ -171,7 +198,9 @@ static int local_get(struct blob *b, const char *key, struct buf *out)
 
 	if (!key_ok(key))
 		return -EINVAL;
-	fd = openat(l->root_fd, key, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = open_noatime(l, key);
+	if (fd < 0 && errno == ELOOP)
+		return get_link(l, key, out);
 	if (fd < 0)
 		return map_err(errno, "open", key);
 	if (fstat(fd, &st) < 0) {
@@ -214,7 +243,7 @@ static ssize_t local_read(struct blob *b, const char *key, void *dst,
 
 	if (!key_ok(key))
 		return -EINVAL;
-	fd = openat(l->root_fd, key, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = open_noatime(l, key);
 	if (fd < 0)
 		return map_err(errno, "open", key);
 	do
@@ -274,6 +303,60 @@ static int fsync_parent(struct blob_local *l, const char *key)
 	return rc;
 }
 
+static struct timespec meta_atime(const struct blob_meta *m)
+{
+	return m->atime.tv_sec || m->atime.tv_nsec ? m->atime : m->mtime;
+}
+
+/* Move the temporary `tmp` to `key`, making the folders above it. */
+static int rename_in(struct blob_local *l, const char *tmp, const char *key)
+{
+	int rc = 0;
+
+	if (renameat(AT_FDCWD, tmp, l->root_fd, key) < 0) {
+		rc = -errno;
+		if (rc == -ENOENT) {
+			rc = make_parents(l, key);
+			if (!rc && renameat(AT_FDCWD, tmp, l->root_fd,
+					    key) < 0)
+				rc = -errno;
+		}
+	}
+	return rc;
+}
+
+/* A symbolic link: made beside, then renamed over `key` (atomic). */
+static int put_link(struct blob_local *l, const char *key, const void *data,
+		    size_t len, const struct blob_meta *m)
+{
+	struct timespec ts[2] = { meta_atime(m), m->mtime };
+	char tmp[PATH_MAX], target[PATH_MAX];
+	static unsigned long seq;
+	int rc;
+
+	if (len == 0 || len >= sizeof(target) || memchr(data, '\0', len))
+		return -EINVAL;
+	memcpy(target, data, len);
+	target[len] = '\0';
+	if (snprintf(tmp, sizeof(tmp), "%s/link-%d-%lu", l->tmp, (int)getpid(),
+		     __atomic_add_fetch(&seq, 1, __ATOMIC_SEQ_CST)) >=
+	    (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	if (symlink(target, tmp) < 0)
+		return map_err(errno, "create the link", key);
+	if ((l->can_chown && lchown(tmp, m->uid, m->gid) < 0) ||
+	    utimensat(AT_FDCWD, tmp, ts, AT_SYMLINK_NOFOLLOW) < 0) {
+		rc = -errno;
+		goto out_unlink;
+	}
+	rc = rename_in(l, tmp, key);
+	if (!rc)
+		return 0;
+out_unlink:
+	unlink(tmp);
+	return map_err(-rc, "write", key);
+}
+
 static int local_put(struct blob *b, const char *key, const void *data,
 		     size_t len, const struct blob_meta *m,
 		     const struct blob_xattrs *x, unsigned flags)
@@ -286,6 +369,8 @@ static int local_put(struct blob *b, const char *key, const void *data,
 
 	if (!key_ok(key))
 		return -EINVAL;
+	if (S_ISLNK(m->mode))
+		return put_link(l, key, data, len, m);
 	if (snprintf(tmp, sizeof(tmp), "%s/put-XXXXXX", l->tmp) >=
 	    (int)sizeof(tmp))
 		return -ENAMETOOLONG;
@@ -315,7 +400,7 @@ static int local_put(struct blob *b, const char *key, const void *data,
 		rc = -errno;
 		goto out_unlink;
 	}
-	ts[0] = m->mtime;
+	ts[0] = meta_atime(m);
 	ts[1] = m->mtime;
 	if (futimens(fd, ts) < 0 ||
 	    ((flags & BLOB_SYNC) && fsync(fd) < 0)) {
@@ -333,16 +418,9 @@ static int local_put(struct blob *b, const char *key, const void *data,
 		rc = -err;
 		goto out_unlink;
 	}
-	if (renameat(AT_FDCWD, tmp, l->root_fd, key) < 0) {
-		rc = -errno;
-		if (rc == -ENOENT) {
-			rc = make_parents(l, key);
-			if (!rc && renameat(AT_FDCWD, tmp, l->root_fd, key) < 0)
-				rc = -errno;
-		}
-		if (rc)
-			goto out_unlink;
-	}
+	rc = rename_in(l, tmp, key);
+	if (rc)
+		goto out_unlink;
 	if (flags & BLOB_SYNC)
 		fsync_parent(l, key);
 	return 0;
@@ -417,13 +495,15 @@ static int local_setmeta(struct blob *b, const char *key,
 			 const struct blob_meta *m)
 {
 	struct blob_local *l = local(b);
-	struct timespec ts[2] = { m->mtime, m->mtime };
+	struct timespec ts[2] = { meta_atime(m), m->mtime };
 	char path[PATH_MAX];
 	int aside, rc;
 	mode_t mode;
 
 	if (!key_ok(key))
 		return -EINVAL;
+	if (S_ISLNK(m->mode))
+		goto owner;	/* a link has no mode of its own */
 	mode = disk_mode(l, m->mode, &aside);
 	if (fchmodat(l->root_fd, key, mode, 0) < 0)
 		return map_err(errno, "chmod", key);
@@ -437,6 +517,7 @@ static int local_setmeta(struct blob *b, const char *key,
 		if (rc)
 			return map_err(-rc, "keep the mode of", key);
 	}
+owner:
 	if (l->can_chown &&
 	    fchownat(l->root_fd, key, m->uid, m->gid, AT_SYMLINK_NOFOLLOW) < 0)
 		return map_err(errno, "chown", key);
@@ -614,7 +695,8 @@ static int list_dir(struct blob_local *l, int fd0, char *path, size_t len,
 		if (fstatat(dirfd(d), de->d_name, &st,
 			    AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
-		if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+		if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) &&
+		    !S_ISLNK(st.st_mode))
 			continue;
 		path[len] = '/';
 		memcpy(path + len + 1, de->d_name, n + 1);
@@ -628,6 +710,7 @@ static int list_dir(struct blob_local *l, int fd0, char *path, size_t len,
 		m.uid = st.st_uid;
 		m.gid = st.st_gid;
 		m.mtime = st.st_mtim;
+		m.atime = st.st_atim;
 		m.size = (uint64_t)st.st_size;
 		rc = cb(arg, path, &m);
 		if (!rc && S_ISDIR(st.st_mode)) {
