@@ -152,6 +152,16 @@ int ns_check_new_name(struct node *parent, const char *name);
 /* ns_catalog.c */
 int catalog_build(struct ns *ns, struct caller *c, struct node *n,
 		  struct buf *out);
+/* The warning about two skills with one id in a volume, as *out (freed by
+ * the caller): `path` has the id `id` that `other` has too; `wins` says
+ * whether `path` is the one that runs. -1 when out of memory. */
+int catalog_dup_message(char **out, const char *path, const char *id,
+			const char *other, int wins);
+/* The skills of `n`'s volume other than `n` whose id is `id`, as
+ * catalog_dup_message() lines into `out`. The tree lock is held, no node
+ * lock. 0 or -ENOMEM. */
+int catalog_dup_warnings(struct ns *ns, struct node *n, const char *id,
+			 struct buf *out);
 
 /* ns_xattr.c */
 int skill_is(const struct node *n);

@@ -256,10 +256,48 @@ out:
 	return rc;
 }
 
+#define SKILL_WARNING SKILL_XATTR_PREFIX "warning"
+
+/* user.skill.warning: the file's own warnings, then one for each other
+ * skill of its volume with its id (catalog_dup_warnings()), into `out`.
+ * As xattr_begin() left it; n->mu is let go during the scan of the
+ * volume, which locks the other skills one at a time. */
+static int skill_warning(struct ns *ns, struct node *n, struct buf *out)
+{
+	const struct blob_xattr *w, *id;
+	struct buf dup;
+	char *idc;
+	int rc = skill_cache(ns, n);
+
+	if (rc)
+		return rc;
+	w = find_in(&n->skill_x, SKILL_WARNING);
+	id = find_in(&n->skill_x, SKILL_XATTR_PREFIX "id");
+	if (w && (rc = buf_append(out, w->value, w->len)))
+		return rc;
+	if (!id)
+		return 0;
+	idc = strdup(id->value);
+	if (!idc)
+		return -ENOMEM;
+	buf_init(&dup, 0);
+	pthread_mutex_unlock(&n->mu);
+	rc = catalog_dup_warnings(ns, n, idc, &dup);
+	pthread_mutex_lock(&n->mu);
+	if (!rc && dup.len && out->len)
+		rc = buf_append(out, "\n", 1);
+	if (!rc && dup.len)
+		rc = buf_append(out, dup.data, dup.len);
+	buf_release(&dup);
+	free(idc);
+	return rc;
+}
+
 ssize_t ns_getxattr(struct ns *ns, struct caller *c, struct node *n,
 		    const char *name, char *value, size_t size)
 {
-	struct blob_xattr *x;
+	struct blob_xattr *x, warn;
+	struct buf wb;
 	ssize_t rc = xattr_name_ok(name);
 
 	if (rc == -EOPNOTSUPP || rc == -EINVAL)
@@ -270,10 +308,17 @@ ssize_t ns_getxattr(struct ns *ns, struct caller *c, struct node *n,
 	if (rc)
 		return rc;
 	x = NULL;
-	if (!skill_xattr_reserved(name))
+	buf_init(&wb, XATTR_TOTAL_MAX);
+	if (!skill_xattr_reserved(name)) {
 		x = find(n, name);
-	else if (skill_is(n) && !(rc = skill_cache(ns, n)))
+	} else if (skill_is(n) && !strcmp(name, SKILL_WARNING)) {
+		rc = skill_warning(ns, n, &wb);
+		warn.value = wb.data;
+		warn.len = wb.len;
+		x = wb.len ? &warn : NULL;
+	} else if (skill_is(n) && !(rc = skill_cache(ns, n))) {
 		x = find_in(&n->skill_x, name);
+	}
 	if (rc)
 		goto out;
 	if (!x)
@@ -286,6 +331,7 @@ ssize_t ns_getxattr(struct ns *ns, struct caller *c, struct node *n,
 		rc = (ssize_t)x->len;
 	}
 out:
+	buf_release(&wb);
 	xattr_end(ns, n);
 	return rc;
 }
@@ -295,19 +341,26 @@ ssize_t ns_listxattr(struct ns *ns, struct caller *c, struct node *n,
 {
 	size_t need = 0;
 	const struct blob_xattrs *sets[2];
+	const char *extra = NULL;	/* user.skill.warning, duplicates */
 	ssize_t rc = xattr_begin(ns, c, n, 0);
+	struct buf wb;
 
 	if (rc)
 		return rc;
 	sets[0] = &n->xattrs;
 	sets[1] = NULL;
+	buf_init(&wb, XATTR_TOTAL_MAX);
 	if (skill_is(n)) {
-		rc = skill_cache(ns, n);
+		rc = skill_warning(ns, n, &wb);
+		if (!rc && wb.len && !find_in(&n->skill_x, SKILL_WARNING))
+			extra = SKILL_WARNING;
 		sets[1] = &n->skill_x;
 	}
 	for (int s = 0; s < 2 && sets[s] && !rc; s++)
 		for (size_t i = 0; i < sets[s]->n; i++)
 			need += strlen(sets[s]->v[i].name) + 1;
+	if (extra)
+		need += strlen(extra) + 1;
 	if (!rc && size && size < need) {
 		rc = -ERANGE;
 	} else if (!rc) {
@@ -321,8 +374,11 @@ ssize_t ns_listxattr(struct ns *ns, struct caller *c, struct node *n,
 				p += k;
 			}
 		}
+		if (extra && size)
+			memcpy(p, extra, strlen(extra) + 1);
 		rc = (ssize_t)need;
 	}
+	buf_release(&wb);
 	xattr_end(ns, n);
 	return rc;
 }

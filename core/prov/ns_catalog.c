@@ -4,8 +4,11 @@
  * lists every skill the caller may use, resolved as DESIGN.md section 4
  * says: the caller's own volume, then the caller's teams in name order,
  * then system; the first skill with an id wins and the others are listed
- * as shadowed. Each skill's fields come from its parse cache (ns_xattr.c),
- * so unchanged files are not parsed again. */
+ * as shadowed. Within one volume, two skills with one id are both listed
+ * and both warned about; the one whose path sorts first (byte order)
+ * wins, here and when a graph names it (ns_resolve_skill()). Each skill's
+ * fields come from its parse cache (ns_xattr.c), so unchanged files are
+ * not parsed again. */
 #include "core/util/name.h"
 #include "core/ns/ns_int.h"
 #include "core/skill/skill.h"
@@ -21,9 +24,12 @@ struct cat_entry {
 	char *path;		/* "skills/x.md" */
 	char *id;
 	char *qid;		/* "user/alice/fibonacci" */
+	char *warning;		/* the file's own warnings, a line each */
+	const struct volume *vol;	/* its volume */
 	size_t order;
 	int shadowed_by;	/* index of the winner, or -1 */
-	struct buf obj;		/* the JSON object */
+	int same_vol;		/* another skill of its volume has its id */
+	struct buf obj;		/* the JSON object, not closed */
 };
 
 struct cat {
@@ -37,6 +43,7 @@ static void cat_release(struct cat *c)
 		free(c->v[i].path);
 		free(c->v[i].id);
 		free(c->v[i].qid);
+		free(c->v[i].warning);
 		buf_release(&c->v[i].obj);
 	}
 	free(c->v);
@@ -62,12 +69,15 @@ static const struct blob_xattr *field(const struct node *n, const char *f)
 	return NULL;
 }
 
-/* One skill's object; `vol` and `qid` only for the mount's catalog. */
+/* One skill's object, left open for its warnings (cat_finish()); `vol`
+ * and `qid` only for the mount's catalog. `runner` says what runs it as
+ * a node, "context" when nothing does, null when it has errors. */
 static int skill_obj(struct buf *b, const struct node *n, const char *path,
 		     const char *vol, const char *qid)
 {
 	static const char *const text[] = { "id", "name", "description",
-					     "category", "type", "error" };
+					     "category", "type", "runner",
+					     "error" };
 	static const char *const json[] = { "inputs", "outputs" };
 	int rc = put(b, "{\"path\":");
 
@@ -93,13 +103,14 @@ static int skill_obj(struct buf *b, const struct node *n, const char *path,
 			rc = x ? buf_append(b, x->value, x->len) :
 				 put(b, "[]");
 	}
-	return rc ? rc : put(b, "}");
+	return rc;
 }
 
 static int cat_add(struct cat *c, const struct node *n, const char *path,
 		   const char *vol, int qualified)
 {
 	const struct blob_xattr *id = field(n, "id");
+	const struct blob_xattr *w = field(n, "warning");
 	struct cat_entry *e;
 	int rc;
 
@@ -119,10 +130,13 @@ static int cat_add(struct cat *c, const struct node *n, const char *path,
 	e->shadowed_by = -1;
 	e->id = strdup(id ? id->value : n->name);
 	e->path = strdup(path);
-	if (!e->id || !e->path ||
+	e->warning = w ? strndup(w->value, w->len) : NULL;
+	e->vol = n->vol;
+	if (!e->id || !e->path || (w && !e->warning) ||
 	    asprintf(&e->qid, "%s/%s", vol, e->id) < 0) {
 		free(e->id);
 		free(e->path);
+		free(e->warning);
 		return -ENOMEM;
 	}
 	c->n++;
@@ -214,13 +228,66 @@ static int resolve(struct cat *c)
 		idx[i] = &c->v[i];
 	if (c->n)
 		qsort(idx, c->n, sizeof(*idx), by_id);
-	for (size_t i = 1; i < c->n; i++)
-		if (strcmp(idx[i]->id, idx[i - 1]->id) == 0)
-			idx[i]->shadowed_by = idx[i - 1]->shadowed_by >= 0 ?
-				idx[i - 1]->shadowed_by :
-				(int)idx[i - 1]->order;
+	for (size_t i = 1; i < c->n; i++) {
+		if (strcmp(idx[i]->id, idx[i - 1]->id))
+			continue;
+		idx[i]->shadowed_by = idx[i - 1]->shadowed_by >= 0 ?
+			idx[i - 1]->shadowed_by : (int)idx[i - 1]->order;
+		if (idx[i]->vol == c->v[idx[i]->shadowed_by].vol)
+			idx[i]->same_vol = c->v[idx[i]->shadowed_by].same_vol
+				= 1;
+	}
 	free(idx);
 	return 0;
+}
+
+/* ,"warnings":[...] and the end of each object: the file's own warnings,
+ * and a line for each other skill of its volume with its id. */
+static int cat_finish(struct cat *c)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < c->n && !rc; i++) {
+		struct cat_entry *e = &c->v[i];
+		struct buf *b = &e->obj;
+		int first = 1;
+
+		rc = put(b, ",\"warnings\":[");
+		for (const char *w = e->warning; !rc && w && *w;) {
+			size_t k = strcspn(w, "\n");
+
+			if (!(rc = put(b, first ? "" : ",")))
+				rc = skill_json_str(b, w, k);
+			first = 0;
+			w += k + (w[k] ? 1 : 0);
+		}
+		for (size_t j = 0; !rc && e->same_vol && j < c->n; j++) {
+			const struct cat_entry *o = &c->v[j];
+			char *msg;
+
+			if (j == i || o->vol != e->vol || strcmp(o->id, e->id))
+				continue;
+			if (catalog_dup_message(&msg, e->path, e->id, o->path,
+						e->shadowed_by < 0) < 0)
+				return -ENOMEM;
+			if (!(rc = put(b, first ? "" : ",")))
+				rc = put_str(b, msg);
+			first = 0;
+			free(msg);
+		}
+		if (!rc)
+			rc = put(b, "]}");
+	}
+	return rc;
+}
+
+int catalog_dup_message(char **out, const char *path, const char *id,
+			const char *other, int wins)
+{
+	return asprintf(out, "%s:1: skill_id: '%s' is also the id of %s in "
+			"this volume: %s wins, as the path that sorts first "
+			"(rename one, or set skill_id)", path, id, other,
+			wins ? path : other);
 }
 
 static int write_list(struct buf *b, const struct cat *c, int shadowed)
@@ -239,10 +306,25 @@ static int write_list(struct buf *b, const struct cat *c, int shadowed)
 			rc = buf_append(b, e->obj.data, e->obj.len);
 		if (!rc && shadowed && !(rc = put(b, "{\"qualified_id\":")) &&
 		    !(rc = put_str(b, e->qid)) &&
+		    !(rc = put(b, ",\"path\":")) &&
+		    !(rc = put_str(b, e->path)) &&
 		    !(rc = put(b, ",\"shadowed_by\":")) &&
-		    !(rc = put_str(b, c->v[e->shadowed_by].qid)))
+		    !(rc = put_str(b, c->v[e->shadowed_by].qid)) &&
+		    !(rc = put(b, ",\"shadowed_by_path\":")) &&
+		    !(rc = put_str(b, c->v[e->shadowed_by].path)))
 			rc = put(b, "}");
 	}
+	return rc;
+}
+
+/* A volume's catalog: every skill, each with its path. */
+static int write_all(struct buf *b, const struct cat *c)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < c->n && !rc; i++)
+		if (!(rc = put(b, i ? ",\n  " : "")))
+			rc = buf_append(b, c->v[i].obj.data, c->v[i].obj.len);
 	return rc;
 }
 
@@ -301,10 +383,14 @@ int catalog_build(struct ns *ns, struct caller *c, struct node *n,
 		struct node *v = n->parent;
 
 		rc = collect_volume(ns, v, &cat, 0);
+		if (!rc)
+			rc = resolve(&cat);
+		if (!rc)
+			rc = cat_finish(&cat);
 		if (!rc && !(rc = put(out, "{\"volume\":")) &&
 		    !(rc = put_str(out, vol_name(v, name, sizeof(name)))) &&
 		    !(rc = put(out, ",\n \"skills\":[\n  ")) &&
-		    !(rc = write_list(out, &cat, 0)))
+		    !(rc = write_all(out, &cat)))
 			rc = put(out, "]}\n");
 		cat_release(&cat);
 		return rc;
@@ -314,6 +400,8 @@ int catalog_build(struct ns *ns, struct caller *c, struct node *n,
 		rc = collect_volume(ns, order[i], &cat, 1);
 	if (!rc)
 		rc = resolve(&cat);
+	if (!rc)
+		rc = cat_finish(&cat);
 	if (!rc && !(rc = put(out, "{\"resolution\":[")))
 		for (size_t i = 0; i < nv && !rc; i++)
 			if (!(rc = put(out, i ? "," : "")))
@@ -333,6 +421,7 @@ int catalog_build(struct ns *ns, struct caller *c, struct node *n,
 struct find {
 	const char *name;
 	struct node *by_id, *by_stem;
+	char id_key[PATH_MAX];		/* by_id's store key */
 };
 
 static int stem_is(const struct node *n, const char *name)
@@ -342,11 +431,15 @@ static int stem_is(const struct node *n, const char *name)
 	return k == strlen(name) + 3 && strncmp(n->name, name, k - 3) == 0;
 }
 
-/* The first skill under `dir` whose id (else file stem) is f->name. */
+/* The skill under `dir` whose id (else file stem) is f->name; of several
+ * with that id, the one whose path sorts first, as in the catalog. */
 static void find_in(struct ns *ns, struct node *dir, struct find *f)
 {
-	for (struct node *n = dir->child; n && !f->by_id; n = n->next) {
+	char key[PATH_MAX];
+
+	for (struct node *n = dir->child; n; n = n->next) {
 		const struct blob_xattr *id;
+		int hit = 0;
 
 		if (S_ISDIR(n->mode)) {
 			find_in(ns, n, f);
@@ -357,10 +450,14 @@ static void find_in(struct ns *ns, struct node *dir, struct find *f)
 		pthread_mutex_lock(&n->mu);
 		if (skill_cache(ns, n) == 0) {
 			id = field(n, "id");
-			if (id && strcmp(id->value, f->name) == 0)
-				f->by_id = n;
+			hit = id && strcmp(id->value, f->name) == 0 &&
+			      node_key(n, key, sizeof(key)) == 0;
 		}
 		pthread_mutex_unlock(&n->mu);
+		if (hit && (!f->by_id || strcmp(key, f->id_key) < 0)) {
+			f->by_id = n;
+			memcpy(f->id_key, key, strlen(key) + 1);
+		}
 		if (!f->by_stem && stem_is(n, f->name))
 			f->by_stem = n;
 	}
@@ -370,11 +467,69 @@ static struct node *find_skill(struct ns *ns, struct node *vol,
 			       const char *name)
 {
 	struct node *skills = node_child(ns, vol, "skills");
-	struct find f = { name, NULL, NULL };
+	struct find f = { .name = name };
 
 	if (skills)
 		find_in(ns, skills, &f);
 	return f.by_id ? f.by_id : f.by_stem;
+}
+
+/* The ids of the other skills of the volume, for catalog_dup_warnings(). */
+static int dup_scan(struct ns *ns, struct node *dir, struct node *self,
+		    const char *self_key, const char *id, struct buf *out)
+{
+	char key[PATH_MAX];
+	int rc = 0;
+
+	for (struct node *n = dir->child; n && !rc; n = n->next) {
+		const struct blob_xattr *x;
+		char *msg;
+		int hit = 0;
+
+		if (S_ISDIR(n->mode)) {
+			rc = dup_scan(ns, n, self, self_key, id, out);
+			continue;
+		}
+		if (n == self || !skill_is(n))
+			continue;
+		pthread_mutex_lock(&n->mu);
+		if (skill_cache(ns, n) == 0) {
+			x = field(n, "id");
+			hit = x && strcmp(x->value, id) == 0 &&
+			      node_key(n, key, sizeof(key)) == 0;
+		}
+		pthread_mutex_unlock(&n->mu);
+		if (!hit)
+			continue;
+		{
+			size_t pre = strlen(n->vol->prefix) + 1;
+
+			if (catalog_dup_message(&msg, self_key + pre, id,
+						key + pre,
+						strcmp(self_key, key) < 0) < 0)
+				return -ENOMEM;
+		}
+		if (out->len)
+			rc = buf_append(out, "\n", 1);
+		if (!rc)
+			rc = buf_append(out, msg, strlen(msg));
+		free(msg);
+	}
+	return rc;
+}
+
+int catalog_dup_warnings(struct ns *ns, struct node *n, const char *id,
+			 struct buf *out)
+{
+	char self_key[PATH_MAX];
+	struct node *v = n, *skills;
+
+	while (v && v->kind != NK_VOLUME)
+		v = v->parent;
+	skills = v ? node_child(ns, v, "skills") : NULL;
+	if (!skills || node_key(n, self_key, sizeof(self_key)))
+		return 0;
+	return dup_scan(ns, skills, n, self_key, id, out);
 }
 
 /* "system/x", "team/t/x", "user/u/x": the volume, and the name after. */
