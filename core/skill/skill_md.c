@@ -218,6 +218,8 @@ static int on_text(MD_TEXTTYPE type, const MD_CHAR *text, MD_SIZE size,
 
 			if (type == MD_TEXT_NULLCHAR)
 				return 0;
+			if (!m->para.len && text >= m->body + m->at)
+				m->md->para_line = mdscan_line(m, text);
 			if (buf_append(&m->para, brk ? " " : text,
 				       brk ? 1 : size < room ? size : room))
 				return m->rc = -ENOMEM;
