@@ -32,7 +32,14 @@ void skill_agent_check(struct skill_pctx *p, unsigned name_line)
 	if (!s->name || !*s->name)
 		return;		/* reported as missing */
 	skill_quote(q, sizeof(q), s->name);
-	if (!skill_agent_name_ok(s->name))
+	if (!skill_agent_name_ok(s->skill_id))
+		skill_err(p, name_line, "name",
+			  "the folder's name '%s' is not a valid Agent Skills "
+			  "name (expected 1 to 64 lower-case letters, digits "
+			  "and single hyphens, not at either end: rename the "
+			  "folder, and name the skill as it)",
+			  skill_quote(q2, sizeof(q2), s->skill_id));
+	else if (!skill_agent_name_ok(s->name))
 		skill_err(p, name_line, "name",
 			  "'%s' is not a valid Agent Skills name (expected 1 "
 			  "to 64 lower-case letters, digits and single "
