@@ -961,6 +961,28 @@ static void test_escapes(void)
 	done(&r);
 }
 
+/* A TCP listener on 127.0.0.1 (non-blocking), and the inputs {"port": N}
+ * that name it; -1 when it cannot be made. */
+static int listen_local(char *inputs, size_t cap)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    listen(s, 8) || getsockname(s, (struct sockaddr *)&sa, &sl)) {
+		CHECK(0, "a listening socket: %s", strerror(errno));
+		if (s >= 0)
+			close(s);
+		return -1;
+	}
+	snprintf(inputs, cap, "{\"port\": %d}", ntohs(sa.sin_port));
+	return s;
+}
+
 static void test_network(void)
 {
 	static const char md[] = PY_HEAD("Net")
@@ -974,22 +996,12 @@ static void test_network(void)
 		"        return {'r': str(e)}\n"
 		"```\n";
 	struct runner_limits l = limits();
-	struct sockaddr_in sa;
-	socklen_t sl = sizeof(sa);
 	char inputs[64];
 	int s, c;
 	struct run r;
 
-	s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    listen(s, 8) || getsockname(s, (struct sockaddr *)&sa, &sl)) {
-		CHECK(0, "a listening socket: %s", strerror(errno));
+	if ((s = listen_local(inputs, sizeof(inputs))) < 0)
 		return;
-	}
-	snprintf(inputs, sizeof(inputs), "{\"port\": %d}", ntohs(sa.sin_port));
 	run(md, inputs, &l, &r);
 	CHECK_OUTCOME(RUNNER_OK, &r, "network");
 	CHECK(json_string_value(out(&r, "r")) &&
@@ -1209,8 +1221,6 @@ static void test_js_hostile(void)
 		"}\n"
 		"```\n";
 	struct runner_limits l = limits();
-	struct sockaddr_in sa;
-	socklen_t sl = sizeof(sa);
 	char inputs[64];
 	const char *v;
 	struct run r;
@@ -1247,16 +1257,8 @@ static void test_js_hostile(void)
 					 "read-only (%s)", v ? v : "?");
 	done(&r);
 
-	s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    listen(s, 8) || getsockname(s, (struct sockaddr *)&sa, &sl)) {
-		CHECK(0, "a listening socket: %s", strerror(errno));
+	if ((s = listen_local(inputs, sizeof(inputs))) < 0)
 		return;
-	}
-	snprintf(inputs, sizeof(inputs), "{\"port\": %d}", ntohs(sa.sin_port));
 	run(md_net, inputs, &l, &r);
 	CHECK_OUTCOME(RUNNER_OK, &r, "js network");
 	v = json_string_value(out(&r, "r"));
