@@ -2,6 +2,7 @@
  * folders, kept with the node and written to the store with it; and the
  * read-only user.skill.* fields of skills (area.h). */
 #include "core/prov/area.h"
+#include "core/prov/library.h"
 #include "core/skill/skill.h"
 #include "core/skill/skill_xattr.h"
 
@@ -255,19 +256,64 @@ out:
 	return rc;
 }
 
+#define SKILL_WARNING SKILL_XATTR_PREFIX "warning"
+
+/* user.skill.warning: the file's own warnings, then one for each other
+ * skill of its volume with its id (catalog_dup_warnings()), into `out`.
+ * As xattr_begin() left it; n->mu is let go during the scan of the
+ * volume, which locks the other skills one at a time. */
+static int skill_warning(struct ns *ns, struct node *n, struct buf *out)
+{
+	const struct blob_xattr *w, *id;
+	struct buf dup;
+	char *idc;
+	int rc = area_skill_cache(ns, n);
+
+	if (rc)
+		return rc;
+	w = find_in(&n->skill_x, SKILL_WARNING);
+	id = find_in(&n->skill_x, SKILL_XATTR_PREFIX "id");
+	if (w && (rc = buf_append(out, w->value, w->len)))
+		return rc;
+	if (!id)
+		return 0;
+	idc = strdup(id->value);
+	if (!idc)
+		return -ENOMEM;
+	buf_init(&dup, 0);
+	pthread_mutex_unlock(&n->mu);
+	rc = library_dup_warnings(ns, n, idc, &dup);
+	pthread_mutex_lock(&n->mu);
+	if (!rc && dup.len && out->len)
+		rc = buf_append(out, "\n", 1);
+	if (!rc && dup.len)
+		rc = buf_append(out, dup.data, dup.len);
+	buf_release(&dup);
+	free(idc);
+	return rc;
+}
+
 ssize_t area_getxattr(struct ns *ns, struct caller *c, struct node *n,
 		      const char *name, char *value, size_t size)
 {
-	struct blob_xattr *x;
+	struct blob_xattr *x, warn;
+	struct buf wb;
 	ssize_t rc = xattr_begin(ns, c, n, 0);
 
 	if (rc)
 		return rc;
 	x = NULL;
-	if (!skill_xattr_reserved(name))
+	buf_init(&wb, XATTR_TOTAL_MAX);
+	if (!skill_xattr_reserved(name)) {
 		x = find(n, name);
-	else if (area_skill_is(n) && !(rc = area_skill_cache(ns, n)))
+	} else if (area_skill_is(n) && !strcmp(name, SKILL_WARNING)) {
+		rc = skill_warning(ns, n, &wb);
+		warn.value = wb.data;
+		warn.len = wb.len;
+		x = wb.len ? &warn : NULL;
+	} else if (area_skill_is(n) && !(rc = area_skill_cache(ns, n))) {
 		x = find_in(&n->skill_x, name);
+	}
 	if (rc)
 		goto out;
 	if (!x)
@@ -280,6 +326,7 @@ ssize_t area_getxattr(struct ns *ns, struct caller *c, struct node *n,
 		rc = (ssize_t)x->len;
 	}
 out:
+	buf_release(&wb);
 	xattr_end(ns, n);
 	return rc;
 }
@@ -289,19 +336,26 @@ ssize_t area_listxattr(struct ns *ns, struct caller *c, struct node *n,
 {
 	size_t need = 0;
 	const struct blob_xattrs *sets[2];
+	const char *extra = NULL;	/* user.skill.warning, duplicates */
 	ssize_t rc = xattr_begin(ns, c, n, 0);
+	struct buf wb;
 
 	if (rc)
 		return rc;
 	sets[0] = &n->xattrs;
 	sets[1] = NULL;
+	buf_init(&wb, XATTR_TOTAL_MAX);
 	if (area_skill_is(n)) {
-		rc = area_skill_cache(ns, n);
+		rc = skill_warning(ns, n, &wb);
+		if (!rc && wb.len && !find_in(&n->skill_x, SKILL_WARNING))
+			extra = SKILL_WARNING;
 		sets[1] = &n->skill_x;
 	}
 	for (int s = 0; s < 2 && sets[s] && !rc; s++)
 		for (size_t i = 0; i < sets[s]->n; i++)
 			need += strlen(sets[s]->v[i].name) + 1;
+	if (extra)
+		need += strlen(extra) + 1;
 	if (!rc && size && size < need) {
 		rc = -ERANGE;
 	} else if (!rc) {
@@ -315,8 +369,11 @@ ssize_t area_listxattr(struct ns *ns, struct caller *c, struct node *n,
 				p += k;
 			}
 		}
+		if (extra && size)
+			memcpy(p, extra, strlen(extra) + 1);
 		rc = (ssize_t)need;
 	}
+	buf_release(&wb);
 	xattr_end(ns, n);
 	return rc;
 }

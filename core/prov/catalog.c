@@ -4,8 +4,11 @@
  * lists every skill the caller may use, resolved as DESIGN.md section 4
  * says: the caller's own volume, then the caller's teams in name order,
  * then system; the first skill with an id wins and the others are listed
- * as shadowed. Each skill's fields come from its parse cache (area_xattr.c),
- * so unchanged files are not parsed again. */
+ * as shadowed. Within one volume, two skills with one id are both listed
+ * and both warned about; the one whose path sorts first (byte order)
+ * wins, here and when a graph names it (ns_resolve_skill()). Each skill's
+ * fields come from its parse cache (area_xattr.c), so unchanged files are
+ * not parsed again. */
 #include "core/prov/area.h"
 #include "core/prov/library.h"
 #include "core/util/name.h"
@@ -22,9 +25,12 @@ struct cat_entry {
 	char *path;		/* "skills/x.md" */
 	char *id;
 	char *qid;		/* "user/alice/fibonacci" */
+	char *warning;		/* the file's own warnings, a line each */
+	const struct volume *vol;	/* its volume */
 	size_t order;
 	int shadowed_by;	/* index of the winner, or -1 */
-	struct buf obj;		/* the JSON object */
+	int same_vol;		/* another skill of its volume has its id */
+	struct buf obj;		/* the JSON object, not closed */
 };
 
 struct cat {
@@ -38,6 +44,7 @@ static void cat_release(struct cat *c)
 		free(c->v[i].path);
 		free(c->v[i].id);
 		free(c->v[i].qid);
+		free(c->v[i].warning);
 		buf_release(&c->v[i].obj);
 	}
 	free(c->v);
@@ -54,12 +61,15 @@ static int put_str(struct buf *b, const char *s)
 }
 
 
-/* One skill's object; `vol` and `qid` only for the mount's catalog. */
+/* One skill's object, left open for its warnings (cat_finish()); `vol`
+ * and `qid` only for the mount's catalog. `runner` says what runs it as
+ * a node, "context" when nothing does, null when it has errors. */
 static int skill_obj(struct buf *b, const struct node *n, const char *path,
 		     const char *vol, const char *qid)
 {
 	static const char *const text[] = { "id", "name", "description",
-					     "category", "type", "error" };
+					     "category", "type", "runner",
+					     "error" };
 	static const char *const json[] = { "inputs", "outputs" };
 	int rc = put(b, "{\"path\":");
 
@@ -85,13 +95,14 @@ static int skill_obj(struct buf *b, const struct node *n, const char *path,
 			rc = x ? buf_append(b, x->value, x->len) :
 				 put(b, "[]");
 	}
-	return rc ? rc : put(b, "}");
+	return rc;
 }
 
 static int cat_add(struct cat *c, const struct node *n, const char *path,
 		   const char *vol, int qualified)
 {
 	const struct blob_xattr *id = library_field(n, "id");
+	const struct blob_xattr *w = library_field(n, "warning");
 	struct cat_entry *e;
 	int rc;
 
@@ -111,10 +122,13 @@ static int cat_add(struct cat *c, const struct node *n, const char *path,
 	e->shadowed_by = -1;
 	e->id = strdup(id ? id->value : n->name);
 	e->path = strdup(path);
-	if (!e->id || !e->path ||
+	e->warning = w ? strndup(w->value, w->len) : NULL;
+	e->vol = n->vol;
+	if (!e->id || !e->path || (w && !e->warning) ||
 	    asprintf(&e->qid, "%s/%s", vol, e->id) < 0) {
 		free(e->id);
 		free(e->path);
+		free(e->warning);
 		return -ENOMEM;
 	}
 	c->n++;
@@ -200,13 +214,57 @@ static int resolve(struct cat *c)
 		idx[i] = &c->v[i];
 	if (c->n)
 		qsort(idx, c->n, sizeof(*idx), by_id);
-	for (size_t i = 1; i < c->n; i++)
-		if (strcmp(idx[i]->id, idx[i - 1]->id) == 0)
-			idx[i]->shadowed_by = idx[i - 1]->shadowed_by >= 0 ?
-				idx[i - 1]->shadowed_by :
-				(int)idx[i - 1]->order;
+	for (size_t i = 1; i < c->n; i++) {
+		if (strcmp(idx[i]->id, idx[i - 1]->id))
+			continue;
+		idx[i]->shadowed_by = idx[i - 1]->shadowed_by >= 0 ?
+			idx[i - 1]->shadowed_by : (int)idx[i - 1]->order;
+		if (idx[i]->vol == c->v[idx[i]->shadowed_by].vol)
+			idx[i]->same_vol = c->v[idx[i]->shadowed_by].same_vol
+				= 1;
+	}
 	free(idx);
 	return 0;
+}
+
+/* ,"warnings":[...] and the end of each object: the file's own warnings,
+ * and a line for each other skill of its volume with its id. */
+static int cat_finish(struct cat *c)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < c->n && !rc; i++) {
+		struct cat_entry *e = &c->v[i];
+		struct buf *b = &e->obj;
+		int first = 1;
+
+		rc = put(b, ",\"warnings\":[");
+		for (const char *w = e->warning; !rc && w && *w;) {
+			size_t k = strcspn(w, "\n");
+
+			if (!(rc = put(b, first ? "" : ",")))
+				rc = skill_json_str(b, w, k);
+			first = 0;
+			w += k + (w[k] ? 1 : 0);
+		}
+		for (size_t j = 0; !rc && e->same_vol && j < c->n; j++) {
+			const struct cat_entry *o = &c->v[j];
+			char *msg;
+
+			if (j == i || o->vol != e->vol || strcmp(o->id, e->id))
+				continue;
+			if (library_dup_message(&msg, e->path, e->id, o->path,
+						e->shadowed_by < 0) < 0)
+				return -ENOMEM;
+			if (!(rc = put(b, first ? "" : ",")))
+				rc = put_str(b, msg);
+			first = 0;
+			free(msg);
+		}
+		if (!rc)
+			rc = put(b, "]}");
+	}
+	return rc;
 }
 
 static int write_list(struct buf *b, const struct cat *c, int shadowed)
@@ -225,10 +283,25 @@ static int write_list(struct buf *b, const struct cat *c, int shadowed)
 			rc = buf_append(b, e->obj.data, e->obj.len);
 		if (!rc && shadowed && !(rc = put(b, "{\"qualified_id\":")) &&
 		    !(rc = put_str(b, e->qid)) &&
+		    !(rc = put(b, ",\"path\":")) &&
+		    !(rc = put_str(b, e->path)) &&
 		    !(rc = put(b, ",\"shadowed_by\":")) &&
-		    !(rc = put_str(b, c->v[e->shadowed_by].qid)))
+		    !(rc = put_str(b, c->v[e->shadowed_by].qid)) &&
+		    !(rc = put(b, ",\"shadowed_by_path\":")) &&
+		    !(rc = put_str(b, c->v[e->shadowed_by].path)))
 			rc = put(b, "}");
 	}
+	return rc;
+}
+
+/* A volume's catalog: every skill, each with its path. */
+static int write_all(struct buf *b, const struct cat *c)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < c->n && !rc; i++)
+		if (!(rc = put(b, i ? ",\n  " : "")))
+			rc = buf_append(b, c->v[i].obj.data, c->v[i].obj.len);
 	return rc;
 }
 
@@ -246,10 +319,14 @@ static int catalog_build(struct ns *ns, struct caller *c, struct node *n,
 		struct node *v = n->parent;
 
 		rc = collect_volume(ns, v, &cat, 0);
+		if (!rc)
+			rc = resolve(&cat);
+		if (!rc)
+			rc = cat_finish(&cat);
 		if (!rc && !(rc = put(out, "{\"volume\":")) &&
 		    !(rc = put_str(out, library_vol_name(v, name, sizeof(name)))) &&
 		    !(rc = put(out, ",\n \"skills\":[\n  ")) &&
-		    !(rc = write_list(out, &cat, 0)))
+		    !(rc = write_all(out, &cat)))
 			rc = put(out, "]}\n");
 		cat_release(&cat);
 		return rc;
@@ -259,6 +336,8 @@ static int catalog_build(struct ns *ns, struct caller *c, struct node *n,
 		rc = collect_volume(ns, order[i], &cat, 1);
 	if (!rc)
 		rc = resolve(&cat);
+	if (!rc)
+		rc = cat_finish(&cat);
 	if (!rc && !(rc = put(out, "{\"resolution\":[")))
 		for (size_t i = 0; i < nv && !rc; i++)
 			if (!(rc = put(out, i ? "," : "")))

@@ -75,6 +75,7 @@ size_t library_order(struct ns *ns, struct caller *c,
 struct find {
 	const char *name;
 	struct node *by_id, *by_stem;
+	char id_key[PATH_MAX];		/* by_id's store key */
 };
 
 static int stem_is(const struct node *n, const char *name)
@@ -84,11 +85,15 @@ static int stem_is(const struct node *n, const char *name)
 	return k == strlen(name) + 3 && strncmp(n->name, name, k - 3) == 0;
 }
 
-/* The first skill under `dir` whose id (else file stem) is f->name. */
+/* The skill under `dir` whose id (else file stem) is f->name; of several
+ * with that id, the one whose path sorts first, as in the catalog. */
 static void find_in(struct ns *ns, struct node *dir, struct find *f)
 {
-	for (struct node *n = dir->child; n && !f->by_id; n = n->next) {
+	char key[PATH_MAX];
+
+	for (struct node *n = dir->child; n; n = n->next) {
 		const struct blob_xattr *id;
+		int hit = 0;
 
 		if (S_ISDIR(n->mode)) {
 			find_in(ns, n, f);
@@ -99,10 +104,14 @@ static void find_in(struct ns *ns, struct node *dir, struct find *f)
 		pthread_mutex_lock(&n->mu);
 		if (area_skill_cache(ns, n) == 0) {
 			id = library_field(n, "id");
-			if (id && strcmp(id->value, f->name) == 0)
-				f->by_id = n;
+			hit = id && strcmp(id->value, f->name) == 0 &&
+			      node_key(n, key, sizeof(key)) == 0;
 		}
 		pthread_mutex_unlock(&n->mu);
+		if (hit && (!f->by_id || strcmp(key, f->id_key) < 0)) {
+			f->by_id = n;
+			memcpy(f->id_key, key, strlen(key) + 1);
+		}
 		if (!f->by_stem && stem_is(n, f->name))
 			f->by_stem = n;
 	}
@@ -112,11 +121,74 @@ static struct node *find_skill(struct ns *ns, struct node *vol,
 			       const char *name)
 {
 	struct node *skills = node_child(ns, vol, "skills");
-	struct find f = { name, NULL, NULL };
+	struct find f = { .name = name };
 
 	if (skills)
 		find_in(ns, skills, &f);
 	return f.by_id ? f.by_id : f.by_stem;
+}
+
+int library_dup_message(char **out, const char *path, const char *id,
+			const char *other, int wins)
+{
+	return asprintf(out, "%s:1: skill_id: '%s' is also the id of %s in "
+			"this volume: %s wins, as the path that sorts first "
+			"(rename one, or set skill_id)", path, id, other,
+			wins ? path : other);
+}
+
+/* The ids of the other skills of the volume, for library_dup_warnings(). */
+static int dup_scan(struct ns *ns, struct node *dir, struct node *self,
+		    const char *self_key, const char *id, struct buf *out)
+{
+	char key[PATH_MAX];
+	int rc = 0;
+
+	for (struct node *n = dir->child; n && !rc; n = n->next) {
+		const struct blob_xattr *x;
+		size_t pre = strlen(n->vol->prefix) + 1;
+		char *msg;
+		int hit = 0;
+
+		if (S_ISDIR(n->mode)) {
+			rc = dup_scan(ns, n, self, self_key, id, out);
+			continue;
+		}
+		if (n == self || !area_skill_is(n))
+			continue;
+		pthread_mutex_lock(&n->mu);
+		if (area_skill_cache(ns, n) == 0) {
+			x = library_field(n, "id");
+			hit = x && strcmp(x->value, id) == 0 &&
+			      node_key(n, key, sizeof(key)) == 0;
+		}
+		pthread_mutex_unlock(&n->mu);
+		if (!hit)
+			continue;
+		if (library_dup_message(&msg, self_key + pre, id, key + pre,
+					strcmp(self_key, key) < 0) < 0)
+			return -ENOMEM;
+		if (out->len)
+			rc = buf_append(out, "\n", 1);
+		if (!rc)
+			rc = buf_append(out, msg, strlen(msg));
+		free(msg);
+	}
+	return rc;
+}
+
+int library_dup_warnings(struct ns *ns, struct node *n, const char *id,
+			 struct buf *out)
+{
+	char self_key[PATH_MAX];
+	struct node *v = n, *skills;
+
+	while (v && !v->owns_vol)
+		v = v->parent;
+	skills = v ? node_child(ns, v, "skills") : NULL;
+	if (!skills || node_key(n, self_key, sizeof(self_key)))
+		return 0;
+	return dup_scan(ns, skills, n, self_key, id, out);
 }
 
 /* "system/x", "team/t/x", "user/u/x": the volume, and the name after. */

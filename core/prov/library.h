@@ -18,4 +18,15 @@ const char *library_vol_name(const struct node *v, char *out, size_t cap);
  * is current (area_skill_cache), or NULL. Borrowed; n->mu held. */
 const struct blob_xattr *library_field(const struct node *n, const char *f);
 
+/* The warning about two skills with one id in a volume, as *out (freed by
+ * the caller): `path` has the id `id` that `other` has too; `wins` says
+ * whether `path` is the one that runs. -1 when out of memory. */
+int library_dup_message(char **out, const char *path, const char *id,
+			const char *other, int wins);
+/* The skills of `n`'s volume other than `n` whose id is `id`, as
+ * library_dup_message() lines into `out`. The tree lock is held, no node
+ * lock. 0 or -ENOMEM. */
+int library_dup_warnings(struct ns *ns, struct node *n, const char *id,
+			 struct buf *out);
+
 #endif

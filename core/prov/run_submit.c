@@ -95,6 +95,24 @@ static int lookup(void *arg, const char *name, const struct skill **out)
 	return rc;
 }
 
+/* Say why the skill of node `id` cannot run as a node, if it cannot. */
+static void runnable_error(struct graph_errors *errs, const char *id,
+			   const char *path, const struct skill *sk,
+			   const char *first_error)
+{
+	if (first_error)
+		graph_errors_addf(errs, "node '%s': skill '%s' has errors: %s",
+				  id, path, first_error);
+	else if (!sk->code)
+		graph_errors_addf(errs, "node '%s': skill '%s' is a context "
+				  "skill (prose for the LLM), not a node: it "
+				  "has no code to run (give it a python or "
+				  "javascript block that defines "
+				  "execute(inputs), or a type and a block in "
+				  "its language; see getfattr -n "
+				  "user.skill.warning)", id, path);
+}
+
 /* Skills that parse with errors, or have nothing to run. */
 static void check_runnable(struct submit *s, const struct graph *g,
 			   struct graph_errors *errs)
@@ -103,24 +121,12 @@ static void check_runnable(struct submit *s, const struct graph *g,
 		const struct graph_node *n = &g->nodes[i];
 		char id[80];
 
-		for (size_t k = 0; n->sk && k < s->skills.n; k++) {
-			if (s->skills.v[k].sk != n->sk)
-				continue;
-			if (s->first_error[k])
-				graph_errors_addf(errs, "node '%s': skill '%s' "
-						  "has errors: %s",
-						  graph_quote(id, sizeof(id),
-							      n->id),
-						  s->skills.v[k].path,
-						  s->first_error[k]);
-			else if (!n->sk->code)
-				graph_errors_addf(errs, "node '%s': skill '%s' "
-						  "has no code block to run "
-						  "(python, sh or spice)",
-						  graph_quote(id, sizeof(id),
-							      n->id),
-						  s->skills.v[k].path);
-		}
+		for (size_t k = 0; n->sk && k < s->skills.n; k++)
+			if (s->skills.v[k].sk == n->sk)
+				runnable_error(errs, graph_quote(id, sizeof(id),
+								 n->id),
+					       s->skills.v[k].path, n->sk,
+					       s->first_error[k]);
 	}
 }
 

@@ -1,6 +1,7 @@
 /* core/run/graph.c: error lists, quoting and freeing for graphs, see graph.h. */
 #include "core/run/graph.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +99,29 @@ const struct skill_port *graph_port_find(const struct skill_port *v,
 	return NULL;
 }
 
+int graph_node_add_link(struct graph_node *nd, const char *port,
+			const char *from_id, const char *from_port)
+{
+	struct graph_input *v, *in;
+
+	if (nd->ninputs >= GRAPH_MAX_INPUTS)
+		return -E2BIG;
+	v = reallocarray(nd->inputs, nd->ninputs + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	nd->inputs = v;
+	in = &v[nd->ninputs];
+	memset(in, 0, sizeof(*in));
+	in->from = GRAPH_NONE;
+	in->port = strdup(port);
+	in->from_id = strdup(from_id);
+	in->from_port = strdup(from_port);
+	nd->ninputs++;
+	if (!in->port || !in->from_id || !in->from_port)
+		return -ENOMEM;	/* freed with the node */
+	return 0;
+}
+
 const struct graph_input *graph_node_input(const struct graph_node *nd,
 					   const char *port)
 {
@@ -113,6 +137,13 @@ void graph_free(struct graph *g)
 		return;
 	for (size_t i = 0; i < g->nnodes; i++)
 		node_release(&g->nodes[i]);
+	for (size_t i = 0; i < g->nedges; i++) {
+		free(g->edges[i].from);
+		free(g->edges[i].to);
+		free(g->edges[i].out);
+		free(g->edges[i].in);
+	}
+	free(g->edges);
 	free(g->nodes);
 	free(g->order);
 	free(g->name);

@@ -8,7 +8,9 @@
  *
  * or the seed's React Flow form (nodes with data.skillId and
  * data.inputValues, edges with source/sourceHandle/target/targetHandle or
- * sourceOutput/targetInput), into one struct graph. graph_check() then
+ * sourceOutput/targetInput), or LLMos-Lite's Workflow.to_dict() (nodes
+ * with nodeId, skillId and inputValues; edges with edgeId, and null
+ * handles when the ports go by name), into one struct graph. graph_check() then
  * resolves every node's skill through a lookup function and checks ports,
  * types, required inputs and cycles before anything runs, and computes a
  * topological order.
@@ -69,10 +71,24 @@ struct graph_node {
 				 * lookup, NULL when unknown */
 };
 
+/* An edge of the React Flow forms that names no ports (LLMos-Lite's
+ * Workflow.to_dict() writes "sourceHandle": null): graph_check() links
+ * each output of `from` into the input of `to` with the same name, or the
+ * only output into the only input left; `out` or `in` when one was
+ * given. */
+struct graph_edge {
+	size_t index;		/* in "edges", for messages */
+	char *from, *to;	/* node ids */
+	char *out, *in;		/* a port given, or NULL */
+	int linked;		/* resolved by an earlier graph_check() */
+};
+
 struct graph {
 	char *name;
 	struct graph_node *nodes;
 	size_t nnodes;
+	struct graph_edge *edges;	/* edges to resolve by port names */
+	size_t nedges;
 	size_t *order;		/* set by a graph_check() that returns 0:
 				 * every node after the nodes it links from */
 };
@@ -108,7 +124,9 @@ typedef int (*graph_skill_fn)(void *arg, const char *skill,
 			      const struct skill **out);
 
 /* Check `g` with its skills from `lookup`: duplicate ids, unknown skills,
- * ports and nodes, missing required inputs, type mismatches and cycles.
+ * ports and nodes, missing required inputs (not for a skill with errors,
+ * sk->nerrors: the caller says so), type mismatches and cycles; edges
+ * without ports are resolved into links first.
  * Returns 0 (g->order set), -EINVAL with the problems appended to `errs`
  * (may be NULL), -ENOMEM, or the lookup's own error. */
 int graph_check(struct graph *g, graph_skill_fn lookup, void *arg,
@@ -120,6 +138,11 @@ void graph_free(struct graph *g);
  * skipped), or NULL. Borrowed from `v`. */
 const struct skill_port *graph_port_find(const struct skill_port *v,
 					 size_t n, const char *name);
+/* Add the link {"from": "from_id.from_port"} as the input `port` of
+ * `nd`. 0, -E2BIG past GRAPH_MAX_INPUTS, or -ENOMEM. */
+int graph_node_add_link(struct graph_node *nd, const char *port,
+			const char *from_id, const char *from_port);
+
 /* The input `port` of `nd`, or NULL. Borrowed from `nd`. */
 const struct graph_input *graph_node_input(const struct graph_node *nd,
 					   const char *port);

@@ -184,14 +184,109 @@ static void check_inputs(struct gc *c, struct graph_node *nd)
 			    Q(q, in->port), kind_article(in->kind),
 			    port_article(pt->type));
 	}
-	for (size_t i = 0; sk && i < sk->ninputs; i++) {
+	/* A skill with errors is reported as such by the caller: its
+	 * ports may be what is wrong. */
+	for (size_t i = 0; sk && !sk->nerrors && i < sk->ninputs; i++) {
 		const struct skill_port *pt = &sk->inputs[i];
+
 		if (pt->required && !pt->default_json && pt->name &&
 		    !graph_node_input(nd, pt->name))
 			ERR(c, "node '%s': input '%s': missing required input "
 			    "(give a value or a link {\"from\": "
 			    "\"node.output\"})", nd->id, Q(q, pt->name));
 	}
+}
+
+/* The input of `to` that output `o` of `from` feeds through an edge
+ * without ports: the input of o's name not given in the graph. */
+static const struct skill_port *named_input(const struct graph_node *to,
+					    const char *name)
+{
+	const struct skill_port *pt;
+
+	pt = graph_port_find(to->sk->inputs, to->sk->ninputs, name);
+	return pt && !graph_node_input(to, name) ? pt : NULL;
+}
+
+/* The only input of `to` not given in the graph, or NULL. */
+static const struct skill_port *only_free_input(const struct graph_node *to)
+{
+	const struct skill_port *one = NULL;
+
+	for (size_t i = 0; i < to->sk->ninputs; i++) {
+		const struct skill_port *pt = &to->sk->inputs[i];
+
+		if (!pt->name || graph_node_input(to, pt->name))
+			continue;
+		if (one)
+			return NULL;
+		one = pt;
+	}
+	return one;
+}
+
+/* One edge without ports: link outputs into inputs by name. */
+static int resolve_edge(struct gc *c, struct graph_edge *e)
+{
+	size_t fi = index_of(c->g, e->from), ti = index_of(c->g, e->to);
+	const struct graph_node *from;
+	struct graph_node *to;
+	const struct skill *fs;
+	char q[80], q2[80], l1[256], l2[256];
+	size_t linked = 0;
+	int rc;
+
+	if (e->linked)
+		return 0;	/* the links are there */
+	if (fi == GRAPH_NONE || ti == GRAPH_NONE) {
+		ERR(c, "edges[%zu]: unknown node '%s' (no node has that id)",
+		    e->index, Q(q, fi == GRAPH_NONE ? e->from : e->to));
+		return 0;
+	}
+	from = &c->g->nodes[fi];
+	to = &c->g->nodes[ti];
+	if (!from->sk || !to->sk)
+		return 0;	/* the unknown skill is reported */
+	fs = from->sk;
+	for (size_t i = 0; i < fs->noutputs; i++) {
+		const char *o = fs->outputs[i].name;
+		const struct skill_port *pt;
+
+		if (!o || (e->out && strcmp(o, e->out)))
+			continue;
+		pt = named_input(to, e->in ? e->in : o);
+		if (!pt)
+			continue;
+		if ((rc = graph_node_add_link(to, pt->name, from->id, o)))
+			return rc == -E2BIG ? 0 : rc;
+		linked++;
+	}
+	if (!linked) {
+		/* The output given (or the only one) into the input given
+		 * (or the only one left). */
+		const struct skill_port *op = NULL, *pt;
+
+		if (e->out)
+			op = graph_port_find(fs->outputs, fs->noutputs, e->out);
+		else if (fs->noutputs == 1 && fs->outputs[0].name)
+			op = &fs->outputs[0];
+		pt = e->in ? named_input(to, e->in) : only_free_input(to);
+		if (op && pt && (rc = graph_node_add_link(to, pt->name,
+							  from->id, op->name)))
+			return rc == -E2BIG ? 0 : rc;
+		linked = op && pt;
+	}
+	e->linked = linked > 0;
+	if (!linked)
+		ERR(c, "edges[%zu]: '%s' -> '%s' names no ports and no output "
+		    "of '%s' (%s) matches an input of '%s' (%s) by name (give "
+		    "\"sourceHandle\": \"<output>\", \"targetHandle\": "
+		    "\"<input>\")", e->index, from->id, to->id, Q(q, from->skill),
+		    port_list(l1, sizeof(l1), fs->outputs, fs->noutputs),
+		    Q(q2, to->skill),
+		    port_list(l2, sizeof(l2), to->sk->inputs,
+			      to->sk->ninputs));
+	return 0;
 }
 
 /* Name the nodes of one cycle among those Kahn could not order
@@ -361,6 +456,9 @@ int graph_check(struct graph *g, graph_skill_fn lookup, void *arg,
 			return rc;
 		}
 	}
+	for (size_t i = 0; i < g->nedges; i++)
+		if ((rc = resolve_edge(&c, &g->edges[i])))
+			return rc;
 	for (size_t i = 0; i < g->nnodes; i++)
 		check_inputs(&c, &g->nodes[i]);
 	rc = order(&c);

@@ -235,6 +235,8 @@ static void parse_node(struct gp *p, size_t i, json_t *jn, int reactflow)
 		return;
 	}
 	id = json_string_value(json_object_get(jn, "id"));
+	if (!id)	/* LLMos-Lite's Workflow.to_dict() */
+		id = json_string_value(json_object_get(jn, "nodeId"));
 	if (!id) {
 		ERR(p, "nodes[%zu]: missing 'id' (give each node a unique "
 		    "string id)", i);
@@ -252,6 +254,8 @@ static void parse_node(struct gp *p, size_t i, json_t *jn, int reactflow)
 	skill = json_string_value(json_object_get(body, "skill"));
 	if (!skill)
 		skill = json_string_value(json_object_get(body, "skillId"));
+	if (!skill && body != jn)	/* skillId beside data */
+		skill = json_string_value(json_object_get(jn, "skillId"));
 	if (!skill || !*skill || strlen(skill) > GRAPH_MAX_NAME) {
 		ERR(p, "node '%s': missing or invalid 'skill' (name the skill "
 		    "to run)", id);
@@ -262,6 +266,8 @@ static void parse_node(struct gp *p, size_t i, json_t *jn, int reactflow)
 	v = json_object_get(body, "inputs");
 	if (!v && reactflow)
 		v = json_object_get(body, "inputValues");
+	if (!v && reactflow && body != jn)
+		v = json_object_get(jn, "inputValues");
 	parse_inputs(p, nd, v);
 	v = json_object_get(body, "cache");
 	if (v && !json_is_boolean(v))
@@ -279,11 +285,38 @@ static struct graph_node *node_by_id(struct graph *g, const char *id)
 	return NULL;
 }
 
-static const char *edge_str(json_t *e, const char *a, const char *b)
+/* An edge that names no port on one side or both (null handles): kept
+ * for graph_check(), which knows the ports. */
+static void add_edge(struct gp *p, size_t i, const char *src,
+		     const char *dst, const char *out, const char *in)
 {
-	const char *s = json_string_value(json_object_get(e, a));
+	struct graph *g = p->g;
+	struct graph_edge *e;
 
-	return s ? s : json_string_value(json_object_get(e, b));
+	e = reallocarray(g->edges, g->nedges + 1, sizeof(*e));
+	if (!e) {
+		p->nomem = 1;
+		return;
+	}
+	g->edges = e;
+	e = &g->edges[g->nedges++];
+	memset(e, 0, sizeof(*e));
+	e->index = i;
+	if (!(e->from = dup(p, src)) || !(e->to = dup(p, dst)) ||
+	    (out && !(e->out = dup(p, out))) || (in && !(e->in = dup(p, in))))
+		return;
+}
+
+/* A handle: a string, or null/absent (NULL; *bad when another type). */
+static const char *handle(json_t *e, const char *a, const char *b, int *bad)
+{
+	json_t *v = json_object_get(e, a);
+
+	if (!v || json_is_null(v))
+		v = json_object_get(e, b);
+	if (v && !json_is_null(v) && !json_is_string(v))
+		*bad = 1;
+	return json_string_value(v);
 }
 
 /* React Flow edges: each one a link into its target's input. */
@@ -299,20 +332,28 @@ static void parse_edges(struct gp *p, json_t *edges)
 		ERR(p, "'edges' must be an array");
 		return;
 	}
+	if (json_array_size(edges) > GRAPH_MAX_NODES * GRAPH_MAX_INPUTS) {
+		ERR(p, "'edges' has %zu entries (split the graph)",
+		    json_array_size(edges));
+		return;
+	}
 	json_array_foreach(edges, i, e) {
-		const char *src = edge_str(e, "source", "source");
-		const char *dst = edge_str(e, "target", "target");
-		const char *out = edge_str(e, "sourceHandle", "sourceOutput");
-		const char *in = edge_str(e, "targetHandle", "targetInput");
+		int bad = 0;
+		const char *src = handle(e, "source", "source", &bad);
+		const char *dst = handle(e, "target", "target", &bad);
+		const char *out = handle(e, "sourceHandle", "sourceOutput",
+					 &bad);
+		const char *in = handle(e, "targetHandle", "targetInput", &bad);
 		struct graph_node *nd;
 		struct graph_input *slot;
 
-		if (!src || !dst || !out || !in || !*out ||
+		if (!src || !dst || bad || (out && !*out) || (in && !*in) ||
 		    strlen(src) > GRAPH_MAX_ID ||
-		    strlen(out) > GRAPH_MAX_NAME) {
-			ERR(p, "edges[%zu]: expected \"source\", "
-			    "\"sourceHandle\", \"target\" and "
-			    "\"targetHandle\" strings", i);
+		    (out && strlen(out) > GRAPH_MAX_NAME) ||
+		    (in && strlen(in) > GRAPH_MAX_NAME)) {
+			ERR(p, "edges[%zu]: expected \"source\" and "
+			    "\"target\" strings, and \"sourceHandle\" and "
+			    "\"targetHandle\" strings or null", i);
 			continue;
 		}
 		if (!(nd = node_by_id(p->g, dst))) {
@@ -322,7 +363,9 @@ static void parse_edges(struct gp *p, json_t *edges)
 		}
 		if (!nd->skill)
 			continue;
-		if ((slot = input_slot(p, nd, in)))
+		if (!out || !in)
+			add_edge(p, i, src, dst, out, in);
+		else if ((slot = input_slot(p, nd, in)))
 			set_link(p, slot, src, out);
 	}
 }
@@ -345,7 +388,7 @@ static void parse_root(struct gp *p, json_t *root)
 		return;
 	}
 	edges = json_object_get(root, "edges");
-	reactflow = edges != NULL;
+	reactflow = edges != NULL;	/* or Workflow.to_dict() */
 	json_array_foreach(nodes, i, jn)
 		if (json_is_object(json_object_get(jn, "data")))
 			reactflow = 1;

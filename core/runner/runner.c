@@ -726,6 +726,8 @@ static const struct runner_ops *ops_for(enum skill_runner r)
 		return &runner_sh_ops;
 	case SKILL_RUNNER_SPICE:
 		return &runner_spice_ops;
+	case SKILL_RUNNER_JS:
+		return &runner_js_ops;
 	default:
 		return NULL;
 	}

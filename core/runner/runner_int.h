@@ -69,6 +69,28 @@ struct runner_ops {
 extern const struct runner_ops runner_python_ops;
 extern const struct runner_ops runner_sh_ops;
 extern const struct runner_ops runner_spice_ops;
+extern const struct runner_ops runner_js_ops;
+
+/* The runners whose harness calls execute(inputs) (python, javascript)
+ * share their files (runner_python.c): */
+
+/* .llmunix/job.json: {"filename": the skill's path for messages, "line":
+ * the code's first line in the .md file, "requires": [...]}. 0 or
+ * -errno. */
+int runner_write_job(struct runner_ctx *c);
+
+/* A harness's "kind" of failure in result.json, and what it means. */
+struct runner_result_kind {
+	const char *name;
+	enum runner_kind kind;
+};
+
+/* Read .llmunix/result.json ({"ok": true, "outputs": {...}} or {"ok":
+ * false, "kind": ..., "error": ...}) into c->outputs or a failure;
+ * `interp` names the program in "python3 exited with status 3 without a
+ * result". 0 or 1 as collect() says, or -errno. */
+int runner_collect_result(struct runner_ctx *c, const char *interp,
+			  const struct runner_result_kind *kinds, size_t n);
 
 /* Record a failure of kind `k`, the message replacing any earlier one
  * (capped at RUNNER_MAX_ERROR, keeping the end). Returns 1, or -ENOMEM. */

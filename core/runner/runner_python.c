@@ -10,6 +10,8 @@
  * print() goes to the captured stdout. numpy arrays and scalars become
  * lists and numbers; NaN and infinities are refused with the output's
  * name. The daemon reads the result without following links, capped.
+ * job.json and the reading of result.json are shared with the javascript
+ * runner (runner_int.h).
  */
 #include "core/runner/runner_int.h"
 
@@ -295,10 +297,7 @@ static const char harness[] =
 	"\n"
 	"main()\n";
 
-static const struct {
-	const char *name;
-	enum runner_kind kind;
-} py_kinds[] = {
+static const struct runner_result_kind py_kinds[] = {
 	{ "exception", RUNNER_KIND_EXCEPTION },
 	{ "memory", RUNNER_KIND_MEMORY },
 	{ "procs", RUNNER_KIND_PROCS },
@@ -307,8 +306,7 @@ static const struct {
 	{ "requires", RUNNER_KIND_SETUP },
 };
 
-/* job.json: what the harness needs besides the code and the inputs. */
-static int py_job(struct runner_ctx *c)
+int runner_write_job(struct runner_ctx *c)
 {
 	const struct skill *sk = c->job->sk;
 	const char *name = c->job->skill_path;
@@ -353,7 +351,7 @@ static int py_prepare(struct runner_ctx *c)
 	if ((rc = runner_write(c, "harness.py", harness,
 			       sizeof(harness) - 1)) ||
 	    (rc = runner_write(c, "code.py", code->text, code->len)) ||
-	    (rc = py_job(c)))
+	    (rc = runner_write_job(c)))
 		return rc;
 	if ((rc = sandbox_strv_add(&c->argv, runner_python_ops.interp)) ||
 	    (rc = sandbox_strv_add(&c->argv, "-I")) ||
@@ -366,20 +364,21 @@ static int py_prepare(struct runner_ctx *c)
 	return 0;
 }
 
-static int py_failure(struct runner_ctx *c, json_t *root)
+static int result_failure(struct runner_ctx *c, json_t *root,
+			  const struct runner_result_kind *kinds, size_t n)
 {
 	const char *kind = json_string_value(json_object_get(root, "kind"));
 	const char *err = json_string_value(json_object_get(root, "error"));
 	enum runner_kind k = RUNNER_KIND_EXCEPTION;
 
-	for (size_t i = 0; kind && i < sizeof(py_kinds) / sizeof(*py_kinds);
-	     i++)
-		if (!strcmp(kind, py_kinds[i].name))
-			k = py_kinds[i].kind;
+	for (size_t i = 0; kind && i < n; i++)
+		if (!strcmp(kind, kinds[i].name))
+			k = kinds[i].kind;
 	return runner_fail(c, k, "%s", err ? err : "");
 }
 
-static int py_collect(struct runner_ctx *c)
+int runner_collect_result(struct runner_ctx *c, const char *interp,
+			  const struct runner_result_kind *kinds, size_t n)
 {
 	char ended[96], what[160];
 	json_error_t jerr;
@@ -391,8 +390,8 @@ static int py_collect(struct runner_ctx *c)
 	rc = sandbox_read_beneath(c->workfd, RUNNER_DIR "/result.json",
 				  RUNNER_MAX_RESULT, &b);
 	if (rc == -ENOENT) {
-		snprintf(what, sizeof(what), "python3 %s without a result",
-			 runner_ended(c, ended, sizeof(ended)));
+		snprintf(what, sizeof(what), "%s %s without a result",
+			 interp, runner_ended(c, ended, sizeof(ended)));
 		rc = runner_fail_stderr(c, what);
 		goto out;
 	}
@@ -428,12 +427,18 @@ static int py_collect(struct runner_ctx *c)
 		c->kind = RUNNER_KIND_NONE;
 		rc = 0;
 	} else {
-		rc = py_failure(c, root);
+		rc = result_failure(c, root, kinds, n);
 	}
 	json_decref(root);
 out:
 	buf_release(&b);
 	return rc;
+}
+
+static int py_collect(struct runner_ctx *c)
+{
+	return runner_collect_result(c, "python3", py_kinds,
+				     sizeof(py_kinds) / sizeof(*py_kinds));
 }
 
 const struct runner_ops runner_python_ops = {

@@ -22,12 +22,11 @@ void skill_errors_release(struct skill_errors *e)
 	skill_errors_init(e);
 }
 
-void skill_err(struct skill_pctx *p, unsigned line, const char *field,
-	       const char *fmt, ...)
+static void add_msg(struct skill_pctx *p, struct skill_errors *e,
+		    unsigned line, const char *field, const char *fmt,
+		    va_list ap)
 {
-	struct skill_errors *e = p->errs;
 	char what[512];
-	va_list ap;
 	char *msg;
 
 	if (!e || p->rc)
@@ -45,9 +44,7 @@ void skill_err(struct skill_pctx *p, unsigned line, const char *field,
 		e->v = v;
 		e->alloc += 8;
 	}
-	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
 	if (asprintf(&msg, "%s:%u: %s: %s", p->filename, line, field,
 		     what) < 0)
 		goto out_nomem;
@@ -57,6 +54,27 @@ void skill_err(struct skill_pctx *p, unsigned line, const char *field,
 	return;
 out_nomem:
 	p->rc = -ENOMEM;
+}
+
+void skill_err(struct skill_pctx *p, unsigned line, const char *field,
+	       const char *fmt, ...)
+{
+	va_list ap;
+
+	p->nerrors++;
+	va_start(ap, fmt);
+	add_msg(p, p->errs, line, field, fmt, ap);
+	va_end(ap);
+}
+
+void skill_warn(struct skill_pctx *p, unsigned line, const char *field,
+		const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	add_msg(p, &p->s->warnings, line, field, fmt, ap);
+	va_end(ap);
 }
 
 const char *skill_quote(char *out, size_t cap, const char *s)
@@ -136,6 +154,8 @@ const char *skill_runner_name(enum skill_runner r)
 		return "sh";
 	case SKILL_RUNNER_SPICE:
 		return "spice";
+	case SKILL_RUNNER_JS:
+		return "javascript";
 	default:
 		return NULL;
 	}
@@ -176,15 +196,30 @@ void skill_free(struct skill *s)
 	ports_free(s->inputs, s->ninputs);
 	ports_free(s->outputs, s->noutputs);
 	skill_code_free(s->code);
+	free(s->agent.license);
+	free(s->agent.compatibility);
+	free(s->agent.allowed_tools);
+	list_free(&s->agent.meta_keys);
+	list_free(&s->agent.meta_values);
+	free(s->body);
+	skill_errors_release(&s->warnings);
 	free(s);
 }
 
-/* The file name without its folders and without ".md". */
-static char *default_id(const char *filename)
+/* The file name without its folders and without ".md"; for an Agent
+ * Skill, "<folder>/SKILL.md", the folder's name (*agent set). */
+static char *default_id(const char *filename, int *agent)
 {
-	const char *base = strrchr(filename, '/');
+	const char *base = strrchr(filename, '/'), *dir;
 	size_t n;
 
+	*agent = 0;
+	if (base && base > filename && !strcmp(base + 1, "SKILL.md")) {
+		for (dir = base; dir > filename && dir[-1] != '/'; dir--)
+			;
+		*agent = 1;
+		return strndup(dir, (size_t)(base - dir));
+	}
 	base = base ? base + 1 : filename;
 	n = strlen(base);
 	if (n > 3 && !strcmp(base + n - 3, ".md"))
@@ -255,90 +290,72 @@ static int split(const char *data, size_t len, size_t *yaml_start,
 	return -2;
 }
 
-static const char *runner_list(void)
-{
-	return "python, sh or spice";
-}
-
-/* The code block against the type; sets s->runner. */
-static void check_code(struct skill_pctx *p, struct skill_md *md,
-		       unsigned type_line, int type_ok)
+/* No description: the first paragraph of the prose stands for it, cut
+ * to SKILL_MAX_DESCRIPTION characters on a word. */
+static void description_from_prose(struct skill_pctx *p,
+				   const struct skill_md *md)
 {
 	struct skill *s = p->s;
-	const char *want = skill_runner_name(s->runner);
+	size_t n = 0, i = 0, cut = 0;
+	const char *t = md->para;
 
-	if (md->ncandidates > 1)
-		skill_err(p, md->second_line, "code",
-			  "a second code block, in '%s' (the first is at "
-			  "line %u; expected one block in %s: write examples "
-			  "in another language, such as text)",
-			  md->second_lang, md->code->fence_line,
-			  runner_list());
-	if (!s->type) {
-		/* No type: the code says what runs it. */
-		s->runner = md->code ? md->code->runner : SKILL_RUNNER_NONE;
+	if (!t) {
+		skill_check_length(p, "description", NULL, 1,
+				   SKILL_MAX_DESCRIPTION);
 		return;
 	}
-	if (!type_ok || !want)
-		return;
-	if (md->code && md->code->runner != s->runner) {
-		skill_err(p, md->code->fence_line, "code",
-			  "block language '%s' does not match type '%s' "
-			  "(expected a %s block)", md->code->language,
-			  s->type, want);
-	} else if (!md->code && md->other_lang) {
-		skill_err(p, md->other_line, "code",
-			  "block language '%s' has no runner (expected a %s "
-			  "block for type '%s')", md->other_lang, want,
-			  s->type);
-	} else if (!md->code) {
-		skill_err(p, type_line, "type",
-			  "type '%s' needs a code block (expected a fenced "
-			  "%s block after the prose, or no type for a context "
-			  "skill)", s->type, want);
+	for (; t[i] && n < SKILL_MAX_DESCRIPTION - 3; i++) {
+		if (((unsigned char)t[i] & 0xc0) != 0x80)
+			n++;
+		if (t[i] == ' ')
+			cut = i;
 	}
+	if (!t[i])
+		cut = i;
+	else if (!cut)
+		cut = i;
+	while (cut && ((unsigned char)t[cut] & 0xc0) == 0x80)
+		cut--;
+	if (asprintf(&s->description, "%.*s%s", (int)cut, t,
+		     t[i] ? "..." : "") < 0) {
+		s->description = NULL;
+		p->rc = -ENOMEM;
+		return;
+	}
+	s->description_from_prose = 1;
+	skill_warn(p, 1, "description",
+		   "missing field 'description': the first paragraph (line "
+		   "%u) stands for it%s (add description: what the skill "
+		   "does and when to use it)", md->para_line,
+		   t[i] ? ", cut" : "");
 }
 
-/* What `type` runs on; 0 when the type is unknown (an error is recorded). */
-static int map_type(struct skill_pctx *p, unsigned line)
+/* A SKILL.md is found by its folder: an id written in it is not used. */
+static void agent_id(struct skill_pctx *p, const char *folder)
 {
-	static const struct {
-		const char *type;
-		enum skill_runner r;
-	} map[] = {
-		{ "python", SKILL_RUNNER_PYTHON },
-		{ "python-wasm", SKILL_RUNNER_PYTHON },
-		{ "qiskit", SKILL_RUNNER_PYTHON },
-		{ "sh", SKILL_RUNNER_SH },
-		{ "bash", SKILL_RUNNER_SH },
-		{ "spice", SKILL_RUNNER_SPICE },
-		{ "javascript", SKILL_RUNNER_NONE },
-		{ "threejs", SKILL_RUNNER_NONE },
-	};
 	struct skill *s = p->s;
 	char q[80];
 
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
-		if (!strcmp(s->type, map[i].type)) {
-			s->runner = map[i].r;
-			return 1;
-		}
-	}
-	skill_err(p, line, "type",
-		  "unknown type '%s' (expected python, sh or spice; "
-		  "python-wasm and qiskit mean python; javascript and threejs "
-		  "are known but have no runner here)",
-		  skill_quote(q, sizeof(q), s->type));
-	return 0;
+	if (!strcmp(s->skill_id, folder))
+		return;
+	skill_warn(p, 1, "skill_id",
+		   "'%s' is not used: a SKILL.md skill's id is its folder's "
+		   "name, '%s' (remove skill_id, or rename the folder)",
+		   skill_quote(q, sizeof(q), s->skill_id), folder);
+	free(s->skill_id);
+	s->skill_id = strdup(folder);
+	if (!s->skill_id)
+		p->rc = -ENOMEM;
 }
 
-static void parse_text(struct skill_pctx *p, const char *data, size_t len)
+static void parse_text(struct skill_pctx *p, const char *data, size_t len,
+		       const char *folder)
 {
 	size_t ys = 0, ye = 0, body = 0;
-	unsigned body_line = 1, tline = 1;
+	unsigned body_line = 1;
 	struct ynode *root = NULL;
 	struct skill_md md;
-	int rc, yrc = 0, type_ok = 1;
+	int rc, yrc = 0;
 
 	rc = split(data, len, &ys, &ye, &body, &body_line);
 	if (rc == -2) {
@@ -361,22 +378,32 @@ static void parse_text(struct skill_pctx *p, const char *data, size_t len)
 			return;
 		if (yrc == 0) {
 			skill_fields_read(p, root);
-			tline = p->type_line;
 			skill_yaml_free(root);
 			if (p->rc)
 				return;
-			if (p->s->type)
-				type_ok = map_type(p, tline);
 		}
+	}
+	p->s->body = strndup(data + body, len - body);
+	p->s->body_len = len - body;
+	if (!p->s->body) {
+		p->rc = -ENOMEM;
+		return;
 	}
 	if ((p->rc = skill_md_scan(&md, data + body, len - body, body_line)))
 		return;
-	if (rc == 0 && yrc == 0)
-		check_code(p, &md, tline, type_ok);
-	else
-		p->s->runner = md.code ? md.code->runner : SKILL_RUNNER_NONE;
-	p->s->code = md.code;
-	md.code = NULL;
+	if (rc == 0 && yrc == 0) {
+		if (p->s->agent_skill)
+			agent_id(p, folder);
+		if (!p->s->description && !p->s->agent_skill)
+			description_from_prose(p, &md);
+		else if (!p->s->description)
+			skill_check_length(p, "description", NULL, 1,
+					   SKILL_MAX_DESCRIPTION);
+		if (p->s->agent_skill)
+			skill_agent_check(p, p->name_line);
+	}
+	if (!p->rc)
+		skill_code_choose(p, &md, rc == 0 && yrc == 0);
 	skill_md_release(&md);
 }
 
@@ -384,14 +411,16 @@ int skill_parse(struct skill **out, const char *filename, const char *data,
 		size_t len, struct skill_errors *errs)
 {
 	struct skill_pctx p = { .filename = filename, .errs = errs };
+	char *folder = NULL;
 	size_t bad;
 
 	*out = NULL;
 	p.s = calloc(1, sizeof(*p.s));
 	if (!p.s)
 		return -ENOMEM;
-	p.s->skill_id = default_id(filename);
-	if (!p.s->skill_id) {
+	p.s->skill_id = default_id(filename, &p.s->agent_skill);
+	folder = p.s->skill_id ? strdup(p.s->skill_id) : NULL;
+	if (!folder) {
 		p.rc = -ENOMEM;
 		goto out_free;
 	}
@@ -411,13 +440,16 @@ int skill_parse(struct skill **out, const char *filename, const char *data,
 				      "%zu (expected a text file)",
 			  (unsigned char)data[bad], bad);
 	} else {
-		parse_text(&p, data, len);
+		parse_text(&p, data, len, folder);
 	}
 	if (p.rc)
 		goto out_free;
+	p.s->nerrors = p.nerrors;
+	free(folder);
 	*out = p.s;
 	return 0;
 out_free:
+	free(folder);
 	skill_free(p.s);
 	return p.rc;
 }

@@ -157,6 +157,22 @@ static int default_fits(enum skill_port_type t, const struct ynode *v,
 	return 0;
 }
 
+/* A quoted default ("1000", "true") that would fit without its quotes:
+ * *plain is that scalar, borrowing def's text. */
+static int quoted_fits(enum skill_port_type t, const struct ynode *def,
+		       struct ynode *plain)
+{
+	const char *what;
+
+	if (def->kind != YNODE_SCALAR || def->plain ||
+	    (t != SKILL_PORT_NUMBER && t != SKILL_PORT_INTEGER &&
+	     t != SKILL_PORT_BOOLEAN))
+		return 0;
+	*plain = *def;
+	plain->plain = 1;
+	return default_fits(t, plain, &what) && !is_null(plain);
+}
+
 static int port_type(const char *s, enum skill_port_type *t)
 {
 	for (size_t i = 0; i < sizeof(port_types) / sizeof(port_types[0]);
@@ -165,6 +181,46 @@ static int port_type(const char *s, enum skill_port_type *t)
 			*t = (enum skill_port_type)i;
 			return 1;
 		}
+	}
+	return 0;
+}
+
+/* Port types that LLMos-Lite's skills and exporter write, read as ours. */
+static const struct {
+	const char *name;
+	enum skill_port_type t;
+	const char *note;
+} port_aliases[] = {
+	{ "image", SKILL_PORT_ANY, "; write file when the code writes the "
+				   "image into out/, string for a data URL" },
+	{ "dataframe", SKILL_PORT_ANY, "; write array for rows, object for "
+				       "columns" },
+	{ "plot", SKILL_PORT_ANY, "; write file when the code writes it "
+				  "into out/" },
+	{ "text", SKILL_PORT_STRING, "" },
+	{ "str", SKILL_PORT_STRING, "" },
+	{ "int", SKILL_PORT_INTEGER, "" },
+	{ "float", SKILL_PORT_NUMBER, "" },
+	{ "bool", SKILL_PORT_BOOLEAN, "" },
+	{ "dict", SKILL_PORT_OBJECT, "" },
+	{ "json", SKILL_PORT_OBJECT, "" },
+	{ "list", SKILL_PORT_ARRAY, "" },
+};
+
+static int port_alias(struct skill_pctx *p, const char *f,
+		      const struct ynode *v, struct skill_port *port)
+{
+	for (size_t i = 0; i < sizeof(port_aliases) / sizeof(*port_aliases);
+	     i++) {
+		if (strcmp(v->text, port_aliases[i].name))
+			continue;
+		port->type = port_aliases[i].t;
+		skill_warn(p, v->line, f,
+			   "type '%s' read as %s (write %s%s)", v->text,
+			   skill_port_type_name(port->type),
+			   skill_port_type_name(port->type),
+			   port_aliases[i].note);
+		return 1;
 	}
 	return 0;
 }
@@ -179,7 +235,8 @@ static void read_port_type(struct skill_pctx *p, const char *f,
 			  "expected a type name, not %s (number, integer, "
 			  "string, boolean, object, array, file or any)",
 			  kind_name(v));
-	} else if (!port_type(v->text, &port->type)) {
+	} else if (!port_type(v->text, &port->type) &&
+		   !port_alias(p, f, v, port)) {
 		skill_err(p, v->line, f,
 			  "unknown type '%s' (expected number, integer, "
 			  "string, boolean, object, array, file or any)",
@@ -240,11 +297,26 @@ static void read_port(struct skill_pctx *p, const char *list, size_t idx,
 			  "missing port name (expected e.g. {name: x, "
 			  "type: number})");
 	}
+	if (def && is_null(def))
+		def = NULL;	/* LLMos-Lite's "no default" */
 	if (def && !p->rc) {
 		const char *what;
+		struct ynode plain;
 		struct buf b;
 
 		snprintf(f, sizeof(f), "%s[%zu].default", list, idx);
+		if (!default_fits(port->type, def, &what) &&
+		    quoted_fits(port->type, def, &plain)) {
+			char q[80];
+
+			skill_warn(p, def->line, f,
+				   "'%s' is text: read as the %s %s (write "
+				   "default: %s, without quotes)",
+				   skill_quote(q, sizeof(q), def->text),
+				   skill_port_type_name(port->type),
+				   def->text, def->text);
+			def = &plain;
+		}
 		if (!default_fits(port->type, def, &what)) {
 			char q[80];
 
@@ -365,7 +437,9 @@ static void read_limits(struct skill_pctx *p, const struct ynode *v)
 	}
 }
 
-enum field_kind { F_TEXT, F_LIST, F_INPUTS, F_OUTPUTS, F_LIMITS, F_NET };
+enum field_kind {
+	F_TEXT, F_LIST, F_INPUTS, F_OUTPUTS, F_LIMITS, F_NET, F_META,
+};
 
 static const struct field {
 	const char *name;
@@ -387,7 +461,67 @@ static const struct field {
 	{ "outputs", F_OUTPUTS, 0 },
 	{ "limits", F_LIMITS, 0 },
 	{ "network", F_NET, 0 },
+	{ "license", F_TEXT, offsetof(struct skill, agent.license) },
+	{ "compatibility", F_TEXT,
+	  offsetof(struct skill, agent.compatibility) },
+	{ "allowed-tools", F_TEXT,
+	  offsetof(struct skill, agent.allowed_tools) },
+	{ "metadata", F_META, 0 },
 };
+
+/* metadata: a mapping of strings to strings (Agent Skills), kept as JSON. */
+static void read_metadata(struct skill_pctx *p, const struct ynode *v)
+{
+	char f[64], **keys, **vals;
+
+	if (is_null(v))
+		return;
+	if (v->kind != YNODE_MAP) {
+		skill_err(p, v->line, "metadata",
+			  "expected a mapping, not %s (e.g. metadata: "
+			  "{author: example-org, version: \"1.0\"})",
+			  kind_name(v));
+		return;
+	}
+	for (size_t i = 0; i + 1 < v->nkids; i += 2) {
+		const struct ynode *k = v->kids[i], *x = v->kids[i + 1];
+
+		if (k->kind == YNODE_SCALAR && x->kind == YNODE_SCALAR)
+			continue;
+		snprintf(f, sizeof(f), "metadata.%.40s",
+			 k->kind == YNODE_SCALAR ? k->text : "?");
+		skill_err(p, x->line, f,
+			  "expected text, not %s (metadata maps names to "
+			  "strings, as the Agent Skills specification says)",
+			  kind_name(x));
+		return;
+	}
+	if (v->nkids / 2 > SKILL_MAX_LIST) {
+		skill_err(p, v->line, "metadata",
+			  "%zu entries (expected at most %d)", v->nkids / 2,
+			  SKILL_MAX_LIST);
+		return;
+	}
+	keys = calloc(v->nkids / 2 + 1, sizeof(*keys));
+	vals = calloc(v->nkids / 2 + 1, sizeof(*vals));
+	p->s->agent.meta_keys.v = keys;
+	p->s->agent.meta_values.v = vals;
+	if (!keys || !vals)
+		return nomem(p);
+	for (size_t i = 0; i + 1 < v->nkids; i += 2) {
+		size_t n = p->s->agent.meta_keys.n;
+
+		keys[n] = strdup(v->kids[i]->text);
+		vals[n] = strdup(v->kids[i + 1]->text);
+		if (!keys[n] || !vals[n]) {
+			free(keys[n]);
+			free(vals[n]);
+			return nomem(p);
+		}
+		p->s->agent.meta_keys.n++;
+		p->s->agent.meta_values.n++;
+	}
+}
 
 static void read_field(struct skill_pctx *p, const struct field *fd,
 		       const struct ynode *v)
@@ -424,11 +558,14 @@ static void read_field(struct skill_pctx *p, const struct field *fd,
 	case F_NET:
 		read_bool(p, "network", v, &s->network, &s->network_set);
 		break;
+	case F_META:
+		read_metadata(p, v);
+		break;
 	}
 }
 
-static void check_length(struct skill_pctx *p, const char *field,
-			 const char *v, unsigned line, size_t max)
+void skill_check_length(struct skill_pctx *p, const char *field,
+			const char *v, unsigned line, size_t max)
 {
 	size_t n;
 
@@ -455,7 +592,7 @@ static void check_length(struct skill_pctx *p, const char *field,
 
 void skill_fields_read(struct skill_pctx *p, const struct ynode *root)
 {
-	unsigned seen = 0, name_line = 1, desc_line = 1;
+	unsigned seen = 0, name_line = 1, desc_line = 1, compat_line = 1;
 	char q[80];
 
 	p->type_line = 1;
@@ -489,13 +626,21 @@ void skill_fields_read(struct skill_pctx *p, const struct ynode *root)
 			desc_line = k->line;
 		else if (!strcmp(k->text, "type"))
 			p->type_line = k->line;
+		else if (!strcmp(k->text, "compatibility"))
+			compat_line = k->line;
 		read_field(p, &fields[f], v);
 	}
 	if (p->rc)
 		return;
-	check_length(p, "name", p->s->name, name_line, SKILL_MAX_NAME);
-	check_length(p, "description", p->s->description, desc_line,
-		     SKILL_MAX_DESCRIPTION);
+	p->name_line = name_line;
+	skill_check_length(p, "name", p->s->name, name_line, SKILL_MAX_NAME);
+	if (p->s->description)
+		skill_check_length(p, "description", p->s->description,
+				   desc_line, SKILL_MAX_DESCRIPTION);
+	if (p->s->agent.compatibility)
+		skill_check_length(p, "compatibility",
+				   p->s->agent.compatibility, compat_line,
+				   SKILL_MAX_COMPATIBILITY);
 }
 
 /* Kept with the YAML reading it depends on: a value as JSON. */

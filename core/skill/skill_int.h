@@ -19,12 +19,17 @@ struct skill_pctx {
 	struct skill *s;
 	struct skill_errors *errs;
 	unsigned type_line;	/* where `type` is, for later messages */
+	unsigned name_line;	/* where `name` is */
+	size_t nerrors;		/* errors found, kept or not */
 	int rc;
 };
 
 /* Record "FILE:LINE: FIELD: MESSAGE" (the format is for MESSAGE). */
 void skill_err(struct skill_pctx *p, unsigned line, const char *field,
 	       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The same, as a warning in p->s->warnings: the file was read, leniently. */
+void skill_warn(struct skill_pctx *p, unsigned line, const char *field,
+		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Copy `s` into `out` (size `cap`) for quoting in a message: control
  * characters become '?', and a long value is cut on a character boundary
@@ -64,15 +69,19 @@ void skill_yaml_free(struct ynode *n);
 enum yscalar { YS_STRING, YS_NULL, YS_BOOL, YS_INT, YS_FLOAT };
 enum yscalar skill_yaml_resolve(const struct ynode *n, int *b, double *d);
 
+#define SKILL_MD_MAX_BLOCKS 64	/* blocks with a runner kept per file */
+
 /* The Markdown body of a skill, scanned for fenced code blocks. */
 struct skill_md {
-	struct skill_code *code;	/* the first block with a runner */
-	size_t ncandidates;		/* blocks with a runner */
-	char *second_lang;		/* the second such block */
-	unsigned second_line;
+	struct skill_code *v[SKILL_MD_MAX_BLOCKS];	/* blocks with a runner,
+							 * in file order */
+	size_t n;
 	char *other_lang;		/* the first block with a language that
 					 * has no runner */
 	unsigned other_line;
+	char *para;			/* the first paragraph's text, its
+					 * lines joined by spaces, or NULL */
+	unsigned para_line;
 };
 
 /* Scan `len` bytes of Markdown whose first line is line `line0`. Returns 0
@@ -83,11 +92,33 @@ void skill_md_release(struct skill_md *md);
 void skill_code_free(struct skill_code *c);
 
 /* The runner of a code block's language: python/py/python3, sh/bash/shell,
- * spice/ngspice; SKILL_RUNNER_NONE otherwise. */
+ * spice/ngspice, javascript/js/node; SKILL_RUNNER_NONE otherwise. */
 enum skill_runner skill_lang_runner(const char *lang);
 
-/* Read the frontmatter's fields into p->s and check them. */
+/* Whether the block defines the entry point execute(inputs): "def
+ * execute" in python, a function, variable or export named execute in
+ * javascript. Blocks in other languages need none: 1. */
+int skill_code_has_entry(const struct skill_code *c);
+
+/* Choose p->s->code among the blocks of `md` (taking it out of md) and
+ * set p->s->runner, with what `type` says (skill_code.c). */
+void skill_code_choose(struct skill_pctx *p, struct skill_md *md,
+		       int type_ok);
+
+/* What `type` runs on; 0 when it is not a known type. */
+int skill_type_runner(const char *type, enum skill_runner *r);
+
+/* The Agent Skills rules for a SKILL.md file (skill_agent.c). */
+void skill_agent_check(struct skill_pctx *p, unsigned name_line);
+
+/* Read the frontmatter's fields into p->s and check them; a missing
+ * description is left for the caller (it may come from the prose). */
 void skill_fields_read(struct skill_pctx *p, const struct ynode *root);
+
+/* Check that `v`, the field `field` on `line`, is given, not empty and at
+ * most `max` characters; an error when not. */
+void skill_check_length(struct skill_pctx *p, const char *field,
+			const char *v, unsigned line, size_t max);
 
 /* Append the YAML value as JSON. */
 int skill_json_ynode(struct buf *out, const struct ynode *n);

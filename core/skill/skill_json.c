@@ -230,7 +230,19 @@ int skill_to_json(const struct skill *s, struct buf *out)
 	    (rc = limits_field(out, s)) || (rc = key(out, "network", 0)) ||
 	    (rc = put(out, !s->network_set ? "null" :
 			   s->network ? "true" : "false")) ||
-	    (rc = code_field(out, s->code)))
+	    (rc = code_field(out, s->code)) ||
+	    (rc = key(out, "warnings", 0)) ||
+	    (rc = skill_messages_to_json(&s->warnings, out)))
 		return rc;
 	return put(out, "}");
+}
+
+int skill_messages_to_json(const struct skill_errors *e, struct buf *out)
+{
+	int rc = put(out, "[");
+
+	for (size_t i = 0; i < e->n && !rc; i++)
+		if (!(i && (rc = put(out, ","))))
+			rc = str_or_null(out, e->v[i].msg);
+	return rc ? rc : put(out, "]");
 }

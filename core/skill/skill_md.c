@@ -26,10 +26,14 @@ struct mdscan {
 	unsigned line;		/* ... and its line */
 	unsigned *pending;	/* a block line still to find from its text */
 	int in_code;
-	int capture;		/* the text goes to md->code */
+	struct skill_code *capture;	/* the block whose text is kept */
 	struct buf text;
+	int in_para;		/* inside the first paragraph */
+	struct buf para;
 	int rc;
 };
+
+#define PARA_MAX 4096	/* bytes of the first paragraph kept */
 
 enum skill_runner skill_lang_runner(const char *lang)
 {
@@ -43,6 +47,8 @@ enum skill_runner skill_lang_runner(const char *lang)
 		{ "bash", SKILL_RUNNER_SH }, { "shell", SKILL_RUNNER_SH },
 		{ "spice", SKILL_RUNNER_SPICE },
 		{ "ngspice", SKILL_RUNNER_SPICE },
+		{ "javascript", SKILL_RUNNER_JS }, { "js", SKILL_RUNNER_JS },
+		{ "node", SKILL_RUNNER_JS }, { "nodejs", SKILL_RUNNER_JS },
 	};
 
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
@@ -110,19 +116,18 @@ static int enter_code(struct mdscan *m, const MD_BLOCK_CODE_DETAIL *d)
 	if (!lang)
 		return m->rc = -ENOMEM;
 	r = skill_lang_runner(lang);
-	if (r != SKILL_RUNNER_NONE && ++md->ncandidates == 1) {
-		md->code = calloc(1, sizeof(*md->code));
-		if (!md->code) {
+	if (r != SKILL_RUNNER_NONE && md->n < SKILL_MD_MAX_BLOCKS) {
+		struct skill_code *c = calloc(1, sizeof(*c));
+
+		if (!c) {
 			free(lang);
 			return m->rc = -ENOMEM;
 		}
-		md->code->language = lang;
-		md->code->runner = r;
-		line = &md->code->fence_line;
-		m->capture = 1;
-	} else if (r != SKILL_RUNNER_NONE && md->ncandidates == 2) {
-		md->second_lang = lang;
-		line = &md->second_line;
+		c->language = lang;
+		c->runner = r;
+		md->v[md->n++] = c;
+		line = &c->fence_line;
+		m->capture = c;
 	} else if (r == SKILL_RUNNER_NONE && !md->other_lang) {
 		md->other_lang = lang;
 		line = &md->other_line;
@@ -142,10 +147,33 @@ static int on_enter(MD_BLOCKTYPE type, void *detail, void *arg)
 {
 	struct mdscan *m = arg;
 
+	if (type == MD_BLOCK_P && !m->md->para && !m->para.len &&
+	    !m->in_code) {
+		m->in_para = 1;
+		return 0;
+	}
 	if (type != MD_BLOCK_CODE)
 		return 0;
 	m->in_code = 1;
 	return enter_code(m, detail);
+}
+
+/* The first paragraph, done: its text, blanks at the ends dropped. */
+static int para_done(struct mdscan *m)
+{
+	size_t a = 0, z = m->para.len;
+
+	m->in_para = 0;
+	while (a < z && m->para.data[a] == ' ')
+		a++;
+	while (z > a && m->para.data[z - 1] == ' ')
+		z--;
+	if (a == z) {
+		buf_resize(&m->para, 0);	/* empty: try the next one */
+		return 0;
+	}
+	m->md->para = strndup(m->para.data + a, z - a);
+	return m->md->para ? 0 : (m->rc = -ENOMEM);
 }
 
 static int on_leave(MD_BLOCKTYPE type, void *detail, void *arg)
@@ -153,20 +181,22 @@ static int on_leave(MD_BLOCKTYPE type, void *detail, void *arg)
 	struct mdscan *m = arg;
 
 	(void)detail;
+	if (type == MD_BLOCK_P && m->in_para)
+		return para_done(m);
 	if (type != MD_BLOCK_CODE)
 		return 0;
 	if (m->capture) {
-		struct skill_code *c = m->md->code;
+		struct skill_code *c = m->capture;
 
 		if (!c->fence_line)	/* not found: the best guess */
 			c->fence_line = m->line;
 		c->line = c->fence_line + 1;
 		c->len = m->text.len;
 		c->text = m->text.data ? m->text.data : strdup("");
-		buf_init(&m->text, 0);
+		buf_init(&m->text, SKILL_MAX_FILE + 1);
 		if (!c->text)
 			return m->rc = -ENOMEM;
-		m->capture = 0;
+		m->capture = NULL;
 	}
 	if (m->pending)
 		*m->pending = m->line;
@@ -181,7 +211,20 @@ static int on_text(MD_TEXTTYPE type, const MD_CHAR *text, MD_SIZE size,
 	struct mdscan *m = arg;
 	unsigned line;
 
-	(void)type;
+	if (m->in_para) {
+		if (!m->md->para && m->para.len < PARA_MAX) {
+			size_t room = PARA_MAX - m->para.len;
+			int brk = type == MD_TEXT_SOFTBR || type == MD_TEXT_BR;
+
+			if (type == MD_TEXT_NULLCHAR)
+				return 0;
+			if (!m->para.len && text >= m->body + m->at)
+				m->md->para_line = mdscan_line(m, text);
+			if (buf_append(&m->para, brk ? " " : text,
+				       brk ? 1 : size < room ? size : room))
+				return m->rc = -ENOMEM;
+		}
+	}
 	if (!m->in_code) {
 		/* Keep the count near, for lang_line(). */
 		if (text >= m->body + m->at)
@@ -228,8 +271,12 @@ int skill_md_scan(struct skill_md *md, const char *body, size_t len,
 
 	memset(md, 0, sizeof(*md));
 	buf_init(&m.text, SKILL_MAX_FILE + 1);
+	buf_init(&m.para, PARA_MAX + 1);
 	rc = md_parse(body, (MD_SIZE)len, &parser, &m);
+	if (!rc && !m.rc && m.in_para)
+		para_done(&m);
 	buf_release(&m.text);
+	buf_release(&m.para);
 	if (m.rc || rc) {
 		skill_md_release(md);
 		return m.rc ? m.rc : -ENOMEM;
@@ -248,8 +295,9 @@ void skill_code_free(struct skill_code *c)
 
 void skill_md_release(struct skill_md *md)
 {
-	skill_code_free(md->code);
-	free(md->second_lang);
+	for (size_t i = 0; i < md->n; i++)
+		skill_code_free(md->v[i]);
 	free(md->other_lang);
+	free(md->para);
 	memset(md, 0, sizeof(*md));
 }

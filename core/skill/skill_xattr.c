@@ -52,8 +52,9 @@ static int add_ports(struct blob_xattrs *x, const char *field,
 	return rc;
 }
 
-/* Every message, one per line. */
-static int add_errors(struct blob_xattrs *x, const struct skill_errors *e)
+/* Every message, one per line, as `field`. */
+static int add_msgs(struct blob_xattrs *x, const char *field,
+		    const struct skill_errors *e)
 {
 	struct buf b;
 	int rc = 0;
@@ -67,9 +68,21 @@ static int add_errors(struct blob_xattrs *x, const struct skill_errors *e)
 			rc = buf_append(&b, "\n", 1);
 	}
 	if (!rc)
-		rc = add(x, "error", b.data, b.len);
+		rc = add(x, field, b.data, b.len);
 	buf_release(&b);
 	return rc;
+}
+
+/* user.skill.runner: what runs the skill as a node ("python", ...), or
+ * "context" for a skill that is not one. Absent when the file has
+ * errors: such a skill does not run. */
+static int add_runnable(struct blob_xattrs *x, const struct skill *s,
+			const struct skill_errors *e)
+{
+	if (e->n || s->nerrors)
+		return 0;
+	return add_str(x, "runner", s->code ? skill_runner_name(s->runner) :
+					      "context");
 }
 
 int skill_xattrs_build(struct blob_xattrs *out, const char *filename,
@@ -100,7 +113,11 @@ int skill_xattrs_build(struct blob_xattrs *out, const char *filename,
 	if (!rc)
 		rc = add_ports(out, "outputs", s->outputs, s->noutputs);
 	if (!rc)
-		rc = add_errors(out, &errs);
+		rc = add_runnable(out, s, &errs);
+	if (!rc)
+		rc = add_msgs(out, "error", &errs);
+	if (!rc)
+		rc = add_msgs(out, "warning", &s->warnings);
 	skill_free(s);
 	skill_errors_release(&errs);
 	if (rc)

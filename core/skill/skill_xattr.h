@@ -1,6 +1,10 @@
 /* core/skill/skill_xattr.h: a skill file's parsed fields as the read-only
  * extended attributes user.skill.* (name, description, category, type,
- * id, inputs, outputs, error), so a shell can read them with getfattr. */
+ * id, inputs, outputs, runner, error, warning), so a shell can read them
+ * with getfattr. `runner` says what runs the skill as a node ("python",
+ * "sh", "spice", "javascript") or "context" when it is not one; it is
+ * absent when the file has errors. `warning` lists what was read
+ * leniently, one message a line; a skill with warnings runs. */
 #ifndef LLMUNIX_SKILL_XATTR_H
 #define LLMUNIX_SKILL_XATTR_H
 

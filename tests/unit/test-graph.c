@@ -393,12 +393,20 @@ static void test_reactflow(void)
 	       " \"src\"}}], \"edges\": [{\"source\": \"a\", \"sourceHandle\":"
 	       " \"n\", \"target\": \"q\", \"targetHandle\": \"x\"}]}",
 	       "edges[0]: unknown target node 'q' (no node has that id)");
-	expect("edge without handles",
+	expect("edge without handles and no port of the same name",
 	       "{\"nodes\": [{\"id\": \"a\", \"data\": {\"skillId\":"
 	       " \"src\"}}], \"edges\": [{\"source\": \"a\", \"target\":"
 	       " \"a\"}]}",
-	       "edges[0]: expected \"source\", \"sourceHandle\", \"target\" "
-	       "and \"targetHandle\" strings");
+	       "edges[0]: 'a' -> 'a' names no ports and no output of 'src' (n, "
+	       "x, terms, o, s, v, f, b) matches an input of 'src' (none) by "
+	       "name (give \"sourceHandle\": \"<output>\", \"targetHandle\": "
+	       "\"<input>\")");
+	expect("edge with a handle that is not a string",
+	       "{\"nodes\": [{\"id\": \"a\", \"data\": {\"skillId\":"
+	       " \"src\"}}], \"edges\": [{\"source\": \"a\", \"target\":"
+	       " \"a\", \"sourceHandle\": 3}]}",
+	       "edges[0]: expected \"source\" and \"target\" strings, and "
+	       "\"sourceHandle\" and \"targetHandle\" strings or null");
 	expect("edge from an unknown node",
 	       "{\"nodes\": [{\"id\": \"b\", \"data\": {\"skillId\":"
 	       " \"step\"}}], \"edges\": [{\"source\": \"zz\", "
@@ -406,6 +414,68 @@ static void test_reactflow(void)
 	       " \"x\"}]}",
 	       "node 'b': input 'x': link from unknown node 'zz' (no node "
 	       "has that id)");
+}
+
+/* LLMos-Lite's Workflow.to_dict(): nodeId, skillId and inputValues on the
+ * node, edgeId, and null handles when the ports go by name. */
+static void test_workflow_to_dict(void)
+{
+	struct graph_errors e;
+	struct graph *native = NULL, *named = NULL, *handles = NULL;
+
+	CHECK_INT_EQ(0, run("{\"nodes\": ["
+			    "{\"id\": \"a\", \"skill\": \"src\"},"
+			    "{\"id\": \"b\", \"skill\": \"step\", \"inputs\":"
+			    " {\"x\": {\"from\": \"a.x\"}, \"k\": 4}},"
+			    "{\"id\": \"c\", \"skill\": \"join\", \"inputs\":"
+			    " {\"l\": {\"from\": \"b.y\"}, \"r\": 2.5}}]}",
+			    &native, &e), "native chain is valid");
+	graph_errors_release(&e);
+	CHECK_INT_EQ(0, run("{\"workflowId\": \"w1\", \"name\": \"chain\","
+			    " \"nodes\": ["
+			    "{\"nodeId\": \"a\", \"skillId\": \"src\","
+			    " \"position\": {\"x\": 0, \"y\": 0},"
+			    " \"inputValues\": {}},"
+			    "{\"nodeId\": \"b\", \"skillId\": \"step\","
+			    " \"inputValues\": {\"k\": 4}},"
+			    "{\"nodeId\": \"c\", \"skillId\": \"join\","
+			    " \"inputValues\": {\"r\": 2.5}}],"
+			    " \"edges\": ["
+			    "{\"edgeId\": \"e1\", \"source\": \"a\", \"target\":"
+			    " \"b\", \"sourceHandle\": null, \"targetHandle\":"
+			    " null},"
+			    "{\"edgeId\": \"e2\", \"source\": \"b\", \"target\":"
+			    " \"c\", \"sourceHandle\": null, \"targetHandle\":"
+			    " null}]}", &named, &e),
+		     "Workflow.to_dict() with null handles is valid");
+	graph_errors_release(&e);
+	CHECK_INT_EQ(0, run("{\"nodes\": ["
+			    "{\"nodeId\": \"a\", \"skillId\": \"src\"},"
+			    "{\"nodeId\": \"b\", \"skillId\": \"step\","
+			    " \"inputValues\": {\"k\": 4}},"
+			    "{\"nodeId\": \"c\", \"skillId\": \"join\","
+			    " \"inputValues\": {\"r\": 2.5}}],"
+			    " \"edges\": ["
+			    "{\"edgeId\": \"e1\", \"source\": \"a\", \"target\":"
+			    " \"b\", \"sourceHandle\": \"x\", \"targetHandle\":"
+			    " \"x\"},"
+			    "{\"edgeId\": \"e2\", \"source\": \"b\", \"target\":"
+			    " \"c\", \"sourceHandle\": \"y\", \"targetHandle\":"
+			    " null}]}", &handles, &e),
+		     "Workflow.to_dict() with handles, one null, is valid");
+	graph_errors_release(&e);
+	if (native && named && handles) {
+		same_graph("null handles: x by name, y into the only input "
+			   "left", native, named);
+		same_graph("handles given", native, handles);
+		CHECK_INT_EQ(0, graph_check(named, lookup, NULL, &e),
+			     "null handles: checked twice");
+		same_graph("null handles, checked twice", native, named);
+		graph_errors_release(&e);
+	}
+	graph_free(native);
+	graph_free(named);
+	graph_free(handles);
 }
 
 /* A literal `lit` for sink's input `port`: fine, or the message. */
@@ -705,6 +775,7 @@ int main(void)
 	test_cycle();
 	test_valid();
 	test_reactflow();
+	test_workflow_to_dict();
 	test_literals();
 	test_caps();
 	test_ids();

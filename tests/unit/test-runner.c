@@ -961,6 +961,28 @@ static void test_escapes(void)
 	done(&r);
 }
 
+/* A TCP listener on 127.0.0.1 (non-blocking), and the inputs {"port": N}
+ * that name it; -1 when it cannot be made. */
+static int listen_local(char *inputs, size_t cap)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    listen(s, 8) || getsockname(s, (struct sockaddr *)&sa, &sl)) {
+		CHECK(0, "a listening socket: %s", strerror(errno));
+		if (s >= 0)
+			close(s);
+		return -1;
+	}
+	snprintf(inputs, cap, "{\"port\": %d}", ntohs(sa.sin_port));
+	return s;
+}
+
 static void test_network(void)
 {
 	static const char md[] = PY_HEAD("Net")
@@ -974,22 +996,12 @@ static void test_network(void)
 		"        return {'r': str(e)}\n"
 		"```\n";
 	struct runner_limits l = limits();
-	struct sockaddr_in sa;
-	socklen_t sl = sizeof(sa);
 	char inputs[64];
 	int s, c;
 	struct run r;
 
-	s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    listen(s, 8) || getsockname(s, (struct sockaddr *)&sa, &sl)) {
-		CHECK(0, "a listening socket: %s", strerror(errno));
+	if ((s = listen_local(inputs, sizeof(inputs))) < 0)
 		return;
-	}
-	snprintf(inputs, sizeof(inputs), "{\"port\": %d}", ntohs(sa.sin_port));
 	run(md, inputs, &l, &r);
 	CHECK_OUTCOME(RUNNER_OK, &r, "network");
 	CHECK(json_string_value(out(&r, "r")) &&
@@ -1017,6 +1029,261 @@ static void test_network(void)
 	check_no_survivors("network allowed");
 	done(&r);
 	close(s);
+}
+
+/* --- javascript ---------------------------------------------------------- */
+
+#define JS_HEAD(name)                     \
+	"---\n"                           \
+	"name: " name "\n"                \
+	"description: A javascript skill.\n" \
+	"type: javascript\n"              \
+	"---\n"                           \
+	"Prose.\n"                        \
+	"\n"                              \
+	"```javascript\n"
+
+static void test_js_contract(void)
+{
+	static const char md_add[] = JS_HEAD("Add")
+		"const os = require('os');\n"
+		"module.exports.execute = async function (inputs) {\n"
+		"  console.log('hello from node');\n"
+		"  await new Promise((r) => setTimeout(r, 10));\n"
+		"  return {sum: inputs.a + inputs.b, uid: process.getuid(),\n"
+		"          host: os.hostname(), cwd: process.cwd(),\n"
+		"          typed: new Float64Array([1.5, 2]),\n"
+		"          big: 12n, set: new Set(['x'])};\n"
+		"};\n"
+		"```\n";
+	static const char md_top[] = JS_HEAD("Top")
+		"export function execute(inputs) {\n"
+		"  return {y: inputs.x * 2};\n"
+		"}\n"
+		"```\n";
+	static const char md_none[] = JS_HEAD("None")
+		"const x = 1;\n"
+		"```\n";
+	static const char md_nan[] = JS_HEAD("Nan")
+		"function execute(inputs) { return {v: [1, 0 / 0]}; }\n"
+		"```\n";
+	struct runner_limits l = limits();
+	struct run r;
+
+	run(md_add, "{\"a\": 2, \"b\": 3.5}", &l, &r);
+	CHECK_OUTCOME(RUNNER_OK, &r, "js add");
+	CHECK(json_number_value(out(&r, "sum")) == 5.5, "js add: sum is 5.5");
+	CHECK_INT_EQ(tuid, json_integer_value(out(&r, "uid")),
+		     "js add: the code runs as the test user");
+	CHECK_STR_EQ("sandbox", json_string_value(out(&r, "host")),
+		     "js add: in the sandbox (hostname 'sandbox')");
+	CHECK_STR_EQ("/work", json_string_value(out(&r, "cwd")),
+		     "js add: cwd is /work");
+	CHECK(json_array_size(out(&r, "typed")) == 2 &&
+		      json_integer_value(out(&r, "big")) == 12 &&
+		      json_array_size(out(&r, "set")) == 1,
+	      "js add: typed arrays, BigInts and Sets become JSON");
+	CHECK(has(r.stdout_text.data, "hello from node\n"),
+	      "js add: console.log() is in the stdout file");
+	done(&r);
+
+	run(md_top, "{\"x\": 21}", &l, &r);
+	CHECK_OUTCOME(RUNNER_OK, &r, "js export function execute");
+	CHECK_INT_EQ(42, json_integer_value(out(&r, "y")),
+		     "js export function execute: y is 42");
+	done(&r);
+
+	run(md_none, NULL, &l, &r);
+	CHECK_OUTCOME(RUNNER_FAILED, &r, "js without execute");
+	CHECK(has(r.res.error, "skills/test.md: the code defines no function "
+			       "execute(inputs)"),
+	      "js without execute: says so");
+	done(&r);
+
+	run(md_nan, NULL, &l, &r);
+	CHECK_OUTCOME(RUNNER_FAILED, &r, "js NaN");
+	CHECK(has(r.res.error, "output 'v'[1] is NaN, which JSON cannot hold"),
+	      "js NaN: names the output");
+	done(&r);
+	check_no_survivors("js contract");
+}
+
+static void test_js_errors(void)
+{
+	static const char md_throw[] = JS_HEAD("Throw")
+		"function helper(x) {\n"
+		"  throw new RangeError('bad input ' + x);\n"
+		"}\n"
+		"function execute(inputs) {\n"
+		"  return helper(inputs.x);\n"
+		"}\n"
+		"```\n";
+	static const char md_syntax[] = JS_HEAD("Syntax")
+		"function execute(inputs) {\n"
+		"  return {x: };\n"
+		"}\n"
+		"```\n";
+	static const char md_dom[] = JS_HEAD("Dom")
+		"function execute(inputs) {\n"
+		"  const c = document.createElement('canvas');\n"
+		"  return {c: 1};\n"
+		"}\n"
+		"```\n";
+	static const char md_req[] =
+		"---\n"
+		"name: Needs\n"
+		"description: Needs a module that is not there.\n"
+		"type: javascript\n"
+		"requires: [left-pad-nowhere]\n"
+		"---\n"
+		"```js\n"
+		"function execute(inputs) { return {}; }\n"
+		"```\n";
+	struct runner_limits l = limits();
+	char want[128];
+	struct run r;
+
+	run(md_throw, "{\"x\": 7}", &l, &r);
+	CHECK_OUTCOME(RUNNER_FAILED, &r, "js exception");
+	snprintf(want, sizeof(want), "(skills/test.md:%u:",
+		 line_of(md_throw, "throw new RangeError"));
+	CHECK(has(r.res.error, want),
+	      "js exception: the stack names the .md line (%s)", want);
+	CHECK(has(r.res.error, "RangeError: bad input 7"),
+	      "js exception: the message");
+	CHECK(has(r.res.error, "| throw new RangeError('bad input ' + x);"),
+	      "js exception: the source line is shown");
+	CHECK(!has(r.res.error, "harness.js") &&
+		      !has(r.res.error, "node:internal"),
+	      "js exception: no harness or node frames");
+	done(&r);
+
+	run(md_syntax, NULL, &l, &r);
+	CHECK_OUTCOME(RUNNER_FAILED, &r, "js syntax error");
+	snprintf(want, sizeof(want), "skills/test.md:%u\n",
+		 line_of(md_syntax, "return {x: }"));
+	CHECK(has(r.res.error, want) && has(r.res.error, "SyntaxError"),
+	      "js syntax error: at the .md line (%s)", want);
+	done(&r);
+
+	run(md_dom, NULL, &l, &r);
+	CHECK_OUTCOME(RUNNER_FAILED, &r, "js needs a browser");
+	CHECK(has(r.res.error, "this skill needs a browser: it uses "
+			       "'document'"),
+	      "js needs a browser: says so");
+	done(&r);
+
+	run(md_req, NULL, &l, &r);
+	CHECK_OUTCOME(RUNNER_SETUP, &r, "js requires");
+	CHECK(has(r.res.error, "module 'left-pad-nowhere' is required by the "
+			       "skill but node cannot load it"),
+	      "js requires: names the module");
+	done(&r);
+}
+
+static void test_js_hostile(void)
+{
+	static const char md_loop[] = JS_HEAD("Loop")
+		"function execute(inputs) { for (;;) {} }\n"
+		"```\n";
+	static const char md_heap[] = JS_HEAD("Heap")
+		"function execute(inputs) {\n"
+		"  const a = [];\n"
+		"  for (;;) a.push(new Array(1e6).fill(Math.random()));\n"
+		"}\n"
+		"```\n";
+	static const char md_buf[] = JS_HEAD("Buf")
+		"function execute(inputs) {\n"
+		"  return {n: Buffer.alloc(3 * 1024 ** 3).length};\n"
+		"}\n"
+		"```\n";
+	static const char md_shadow[] = JS_HEAD("Shadow")
+		"const fs = require('fs');\n"
+		"function execute(inputs) {\n"
+		"  const r = {};\n"
+		"  for (const p of ['/etc/shadow', '/root', '/home']) {\n"
+		"    try { r[p] = String(fs.readFileSync(p)).length; }\n"
+		"    catch (e) { r[p] = e.code; }\n"
+		"  }\n"
+		"  try { fs.writeFileSync('/usr/x', 'x'); r.usr = 'written'; }\n"
+		"  catch (e) { r.usr = e.code; }\n"
+		"  return r;\n"
+		"}\n"
+		"```\n";
+	static const char md_net[] = JS_HEAD("Net")
+		"const net = require('net');\n"
+		"function execute(inputs) {\n"
+		"  return new Promise((ok) => {\n"
+		"    const s = net.connect(inputs.port, '127.0.0.1');\n"
+		"    s.on('connect', () => { s.end(); ok({r: 'connected'}); });\n"
+		"    s.on('error', (e) => ok({r: e.code}));\n"
+		"  });\n"
+		"}\n"
+		"```\n";
+	struct runner_limits l = limits();
+	char inputs[64];
+	const char *v;
+	struct run r;
+	int s, c;
+
+	l.timeout_s = 2;
+	run(md_loop, NULL, &l, &r);
+	expect_limit(&r, "js infinite loop", "timeout after 2 s", 6);
+	done(&r);
+
+	l = limits();
+	l.memory_mb = 256;
+	run(md_heap, NULL, &l, &r);
+	expect_limit(&r, "js heap growth", "memory limit 256 MB exceeded", 20);
+	done(&r);
+
+	run(md_buf, NULL, &l, &r);
+	expect_limit(&r, "js 3 GB buffer", "memory limit 256 MB exceeded",
+		     20);
+	done(&r);
+
+	l = limits();
+	run(md_shadow, NULL, &l, &r);
+	CHECK_OUTCOME(RUNNER_OK, &r, "js reads outside");
+	v = json_string_value(out(&r, "/etc/shadow"));
+	CHECK(v && (!strcmp(v, "ENOENT") || !strcmp(v, "EACCES")),
+	      "js reads outside: /etc/shadow cannot be read (%s)",
+	      v ? v : "read!");
+	v = json_string_value(out(&r, "/root"));
+	CHECK(v && (!strcmp(v, "ENOENT") || !strcmp(v, "EACCES")),
+	      "js reads outside: /root is not there (%s)", v ? v : "read!");
+	v = json_string_value(out(&r, "usr"));
+	CHECK(v && strcmp(v, "written"), "js writes outside: /usr is "
+					 "read-only (%s)", v ? v : "?");
+	done(&r);
+
+	if ((s = listen_local(inputs, sizeof(inputs))) < 0)
+		return;
+	run(md_net, inputs, &l, &r);
+	CHECK_OUTCOME(RUNNER_OK, &r, "js network");
+	v = json_string_value(out(&r, "r"));
+	CHECK(v && strcmp(v, "connected"),
+	      "js network: the connect to 127.0.0.1 fails (%s)", v ? v : "?");
+	c = accept(s, NULL, NULL);
+	CHECK(c < 0, "js network: the listener saw no connection");
+	if (c >= 0)
+		close(c);
+	close(s);
+	done(&r);
+	check_no_survivors("js hostile");
+}
+
+static void test_javascript(void)
+{
+	char err[256];
+
+	if (runner_available(SKILL_RUNNER_JS, err, sizeof(err))) {
+		unit_note("skip javascript: %s", err);
+		return;
+	}
+	test_js_contract();
+	test_js_errors();
+	test_js_hostile();
 }
 
 static void test_output_and_cpu(void)
@@ -1393,6 +1660,7 @@ int main(void)
 		unit_note("skip spice: %s", err);
 	test_loop_and_bombs();
 	test_memory_and_files();
+	test_javascript();
 	test_escapes();
 	test_network();
 	test_output_and_cpu();

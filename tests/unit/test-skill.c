@@ -133,14 +133,11 @@ static const struct bad {
 	  "default of type integer)" },
 	{ "bad-two-code-blocks.md", 13,
 	  "code: a second code block, in 'python' (the first is at line 6; "
-	  "expected one block in python, sh or spice: write examples in "
-	  "another language, such as text)" },
+	  "expected one python block: write examples in another language, "
+	  "such as text)" },
 	{ "bad-code-no-runner.md", 6,
 	  "code: block language 'ruby' has no runner (expected a python "
 	  "block for type 'python')" },
-	{ "bad-code-mismatch.md", 7,
-	  "code: block language 'sh' does not match type 'python' (expected "
-	  "a python block)" },
 	{ "bad-needs-code.md", 5,
 	  "type: type 'python' needs a code block (expected a fenced python "
 	  "block after the prose, or no type for a context skill)" },
@@ -160,9 +157,9 @@ static const struct bad {
 	  "frontmatter: missing frontmatter (expected the file to start with "
 	  "a line '---', then name: and description:, then '---')" },
 	{ "bad-unknown-type.md", 4,
-	  "type: unknown type 'cobol' (expected python, sh or spice; "
-	  "python-wasm and qiskit mean python; javascript and threejs are "
-	  "known but have no runner here)" },
+	  "type: unknown type 'cobol' (expected python, sh, spice or "
+	  "javascript; python-wasm and qiskit mean python, threejs means "
+	  "javascript)" },
 	{ "bad-alias.md", 3,
 	  "frontmatter: YAML aliases ('*name') are not supported (expected "
 	  "the value written out)" },
@@ -201,6 +198,44 @@ static void test_bad_files(void)
 			      path);
 			free(json);
 		}
+		skill_free(s);
+		skill_errors_release(&e);
+	}
+}
+
+/* Read leniently: no error, these warnings, and the block that runs. */
+static const struct warned {
+	const char *file;
+	enum skill_runner runner;
+	unsigned line;
+	const char *msg;
+} warned[] = {
+	{ "warn-code-mismatch.md", SKILL_RUNNER_SH, 7,
+	  "code: type 'python' but the code is a sh block: the sh block "
+	  "runs (use type: sh, or write the code in a python block)" },
+};
+
+static void test_warn_files(void)
+{
+	char path[256], want[1024];
+
+	for (size_t i = 0; i < sizeof(warned) / sizeof(warned[0]); i++) {
+		struct skill_errors e;
+		struct skill *s;
+
+		snprintf(path, sizeof(path), "tests/skills/%s",
+			 warned[i].file);
+		s = parse_path(path, &e);
+		if (!s)
+			continue;
+		no_errors(path, &e);
+		snprintf(want, sizeof(want), "%s:%u: %s", path,
+			 warned[i].line, warned[i].msg);
+		if (CHECK_INT_EQ(1, s->warnings.n, "%s: one warning", path))
+			CHECK_STR_EQ(want, s->warnings.v[0].msg,
+				     "%s: the warning", path);
+		CHECK_INT_EQ(warned[i].runner, s->runner, "%s: runs on %s",
+			     path, skill_runner_name(warned[i].runner));
 		skill_free(s);
 		skill_errors_release(&e);
 	}
@@ -301,11 +336,15 @@ static const struct variant {
 	{ "valid-python-wasm.md", "python-wasm", SKILL_RUNNER_PYTHON,
 	  "python", 12 },
 	{ "valid-qiskit.md", "qiskit", SKILL_RUNNER_PYTHON, "py", 11 },
-	{ "valid-javascript.md", "javascript", SKILL_RUNNER_NONE, NULL, 0 },
-	{ "valid-threejs.md", "threejs", SKILL_RUNNER_NONE, NULL, 0 },
+	{ "valid-javascript.md", "javascript", SKILL_RUNNER_JS, "javascript",
+	  8 },
+	{ "valid-threejs.md", "threejs", SKILL_RUNNER_JS, "js", 7 },
 	{ "valid-spice.md", "spice", SKILL_RUNNER_SPICE, "spice", 11 },
 	{ "valid-sh.md", "sh", SKILL_RUNNER_SH, "bash", 12 },
-	{ "valid-no-type.md", NULL, SKILL_RUNNER_SH, "bash", 8 },
+	{ "valid-no-type.md", NULL, SKILL_RUNNER_NONE, NULL, 0 },
+	{ "valid-no-type-python.md", NULL, SKILL_RUNNER_PYTHON, "python", 10 },
+	{ "valid-example-block.md", "python", SKILL_RUNNER_PYTHON, "python",
+	  7 },
 	{ "valid-context.md", NULL, SKILL_RUNNER_NONE, NULL, 0 },
 	{ "valid-frontmatter-only.md", NULL, SKILL_RUNNER_NONE, NULL, 0 },
 	{ "valid-unicode.md", NULL, SKILL_RUNNER_NONE, NULL, 0 },
@@ -366,10 +405,11 @@ static void test_seed_lists(void)
 	if (!s)
 		return;
 	json = to_json(s);
-	CHECK(json && strstr(json, "\"type\":\"javascript\",\"runner\":null"),
-	      "JSON: javascript has no runner (runner null)");
-	CHECK(json && strstr(json, "\"code\":null"),
-	      "JSON: no runnable code for javascript");
+	CHECK(json && strstr(json, "\"type\":\"javascript\",\"runner\":"
+				   "\"javascript\""),
+	      "JSON: javascript runs on node (runner javascript)");
+	CHECK(json && strstr(json, "\"code\":{\"language\":\"javascript\""),
+	      "JSON: the javascript block is the code");
 	free(json);
 	skill_free(s);
 	skill_errors_release(&e);
@@ -744,6 +784,7 @@ static void test_more_errors(void)
 int main(void)
 {
 	test_bad_files();
+	test_warn_files();
 	test_every_field();
 	test_variants();
 	test_seed_lists();
