@@ -501,9 +501,14 @@ int history_scan(struct history *h, const char *volume)
 static int group_due(const struct history *h, const struct hist_group *g,
 		     int64_t now, int64_t *next)
 {
-	int64_t quiet = g->last_ms + h->cfg.quiet_ms;
-	int64_t late = g->first_ms + h->cfg.max_delay_ms;
+	int64_t quiet, late;
 
+	/* A repository's first scan waits for the group noted with it, so
+	 * that what that group changes is left for it to record. */
+	if (g->kind == HG_SCAN && g->next)
+		return group_due(h, g->next, now, next);
+	quiet = g->last_ms + h->cfg.quiet_ms;
+	late = g->first_ms + h->cfg.max_delay_ms;
 	if (g->sealed || now >= quiet || now >= late)
 		return 1;
 	if (quiet < *next)

@@ -55,6 +55,7 @@ static int put_data(struct ctx *x, const char *path, const void *data,
 	git_oid id;
 	int rc;
 
+	errno = 0;	/* libgit2 may report a failed write by errno alone */
 	rc = git_blob_create_from_buffer(&id, x->repo, data, len);
 	if (rc < 0)
 		return hist_git_err(rc, NULL, 0);
@@ -542,6 +543,7 @@ static int make_commit(struct ctx *x, struct hist_group *g,
 		       g->kind == HG_SCAN ? now : g->when);
 	if (rc == 0)
 		rc = signature(&committer, DAEMON_NAME, 1, x->h->host, now);
+	errno = 0;
 	if (rc == 0)
 		rc = git_commit_create(&id, x->repo, "HEAD", author, committer,
 				       NULL, msg.data, tree, parent ? 1 : 0,
@@ -607,6 +609,7 @@ int hist_commit_group(struct history *h, struct hist_vol *v,
 		rc = apply(&x, c);
 	if (!rc) {
 		x.what = "";
+		errno = 0;
 		rc = hist_stage_write(x.st, &tree_id);
 	}
 	if (rc)
@@ -622,7 +625,9 @@ out:
 
 		if (!*msg)
 			snprintf(msg, sizeof(msg), "%s",
-				 e && e->message ? e->message : strerror(-rc));
+				 e && e->message && rc != -ENOSPC &&
+						 rc != -EDQUOT ?
+					 e->message : strerror(-rc));
 		hist_set_error(h, v, "cannot commit to '%s'%s%s%s: %s",
 			       v->gitdir, *x.what ? " (" : "", x.what,
 			       *x.what ? ")" : "", msg);

@@ -355,7 +355,8 @@ static int list_gens(struct history *h, unsigned **out, size_t *n)
 		g[(*n)++] = (unsigned)x;
 	}
 	closedir(d);
-	qsort(g, *n, sizeof(*g), gen_cmp);
+	if (*n)
+		qsort(g, *n, sizeof(*g), gen_cmp);
 	*out = g;
 	return 0;
 }

@@ -10,12 +10,29 @@
 #include <string.h>
 #include <unistd.h>
 
+/* An OS error that libgit2 reported through errno alone: a failed write
+ * of a loose object sets no message (libgit2 1.5). */
+static int os_error(int e)
+{
+	switch (e) {
+	case ENOSPC: case EDQUOT: case EROFS: case EIO: case ENOMEM:
+	case EACCES: case EPERM: case EMFILE: case ENFILE: case EFBIG:
+		return e;
+	default:
+		return 0;
+	}
+}
+
 int hist_git_err(int rc, char *msg, size_t cap)
 {
 	const git_error *e = git_error_last();
 	int saved = errno;
-	const char *text = e && e->message ? e->message : "unknown error";
+	const char *text;
 
+	if (!e && os_error(saved))
+		text = strerror(saved);
+	else
+		text = e && e->message ? e->message : "unknown error";
 	if (msg && cap)
 		snprintf(msg, cap, "%s", text);
 	switch (rc) {
@@ -33,7 +50,9 @@ int hist_git_err(int rc, char *msg, size_t cap)
 	default:
 		break;
 	}
-	if (e && e->klass == GIT_ERROR_NOMEMORY)
+	if (!e)
+		return os_error(saved) ? -saved : -EIO;
+	if (e->klass == GIT_ERROR_NOMEMORY)
 		return -ENOMEM;
 	/* libgit2 words an OS error as "what: strerror(errno)"; errno
 	 * itself may have been changed by its clean-up since. */
@@ -41,7 +60,7 @@ int hist_git_err(int rc, char *msg, size_t cap)
 		return -ENOSPC;
 	if (strstr(text, "Disk quota exceeded"))
 		return -EDQUOT;
-	if (e && e->klass == GIT_ERROR_OS && saved > 0)
+	if (e->klass == GIT_ERROR_OS && os_error(saved))
 		return -saved;
 	return -EIO;
 }
