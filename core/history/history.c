@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -780,23 +781,36 @@ static int queue_recovery(struct history *h)
 	return rc;
 }
 
-static int marker(struct history *h, int create)
+/* STATE/history/running: there while a daemon uses the folder (found at
+ * start: the last one did not end cleanly), and locked by it (a second
+ * daemon on the same folder is refused). */
+static int marker_open(struct history *h)
 {
 	char path[4096];
-	int fd;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/running", h->dir) >=
 	    sizeof(path))
 		return -ENAMETOOLONG;
-	if (!create)
-		return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
 	if (access(path, F_OK) == 0)
 		h->unclean = 1;
-	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
+	h->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (h->lock_fd < 0)
 		return -errno;
-	close(fd);
+	if (flock(h->lock_fd, LOCK_EX | LOCK_NB) < 0)
+		return errno == EWOULDBLOCK ? -EBUSY : -errno;
 	return 0;
+}
+
+static void marker_close(struct history *h, int clean)
+{
+	char path[4096];
+
+	if (clean && (size_t)snprintf(path, sizeof(path), "%s/running",
+				      h->dir) < sizeof(path))
+		unlink(path);
+	if (h->lock_fd >= 0)
+		close(h->lock_fd);
+	h->lock_fd = -1;
 }
 
 static void set_host(struct history *h)
@@ -870,6 +884,7 @@ int history_open(struct history **out, const struct history_config *cfg)
 	pthread_condattr_destroy(&ca);
 	pthread_cond_init(&h->done, NULL);
 	h->jfd = -1;
+	h->lock_fd = -1;
 	h->cfg = *cfg;
 	fill_defaults(&h->cfg);
 	set_host(h);
@@ -882,13 +897,16 @@ int history_open(struct history **out, const struct history_config *cfg)
 	snprintf(h->dir, len, "%s/history", cfg->state_dir);
 	rc = mkdir_p(h->dir);
 	if (!rc)
-		rc = marker(h, 1);
+		rc = marker_open(h);
 	if (!rc)
 		rc = hist_journal_open(h);
-	if (rc) {
+	if (rc == -EBUSY)
+		log_err("history: '%s' is in use by another llmunixfs "
+			"(unmount it first)", h->dir);
+	else if (rc)
 		log_err("history: cannot use '%s': %s", h->dir, strerror(-rc));
+	if (rc)
 		goto fail;
-	}
 	pthread_mutex_lock(&h->mu);
 	rc = hist_journal_replay(h);
 	if (!rc && h->unclean)
@@ -910,6 +928,7 @@ int history_open(struct history **out, const struct history_config *cfg)
 	return 0;
 fail:
 	hist_journal_close(h, 0);
+	marker_close(h, 0);
 	history_free(h);
 	return rc;
 }
@@ -931,7 +950,6 @@ void history_close(struct history *h)
 		if (v->qhead || v->need_scan)
 			clean = 0;
 	hist_journal_close(h, clean);
-	if (clean)
-		marker(h, 0);
+	marker_close(h, clean);
 	history_free(h);
 }

@@ -628,9 +628,13 @@ out:
 				 e && e->message && rc != -ENOSPC &&
 						 rc != -EDQUOT ?
 					 e->message : strerror(-rc));
-		hist_set_error(h, v, "cannot commit to '%s'%s%s%s: %s",
+		hist_set_error(h, v, "cannot commit to '%s'%s%s%s: %s (%s; "
+			       "the changes wait in memory and are retried)",
 			       v->gitdir, *x.what ? " (" : "", x.what,
-			       *x.what ? ")" : "", msg);
+			       *x.what ? ")" : "", msg,
+			       rc == -ENOSPC || rc == -EDQUOT ?
+				       "free space in the state folder" :
+				       "check the repository with git fsck");
 	}
 	git_tree_free(base);
 	git_commit_free(parent);

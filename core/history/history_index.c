@@ -8,7 +8,10 @@
  * machine's byte order (the file is derived and never leaves it). It is
  * checked against HEAD when first used: a crash between a commit and its
  * record is caught up by walking back from HEAD to the last record, and a
- * list that matches nothing is rebuilt from the whole history.
+ * list that matches nothing is rebuilt from the whole history. Reads go
+ * through a read-only mapping of the file (remapped as it grows), so the
+ * binary searches of dates and days cost no system call per probe; every
+ * access is under v->imu, which also covers a rebuild's truncation.
  */
 #include "core/history/history_int.h"
 
@@ -17,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -60,12 +64,40 @@ static int write_full(int fd, const void *data, size_t len, off_t off)
 	return 0;
 }
 
+static void unmap(struct hist_vol *v)
+{
+	if (v->imap)
+		munmap(v->imap, v->imaplen);
+	v->imap = NULL;
+	v->imaplen = 0;
+}
+
+/* Map at least the records there are, with room to grow; NULL when the
+ * mapping fails (reads fall back to pread). */
+static const unsigned char *mapped(struct hist_vol *v)
+{
+	size_t need = HDR_SIZE + (size_t)v->icount * REC_SIZE, len;
+	void *p;
+
+	if (v->imap && v->imaplen >= need)
+		return v->imap;
+	unmap(v);
+	len = (need + (1u << 20)) & ~(size_t)((1u << 20) - 1);
+	p = mmap(NULL, len, PROT_READ, MAP_SHARED, v->ifd, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	v->imap = p;
+	v->imaplen = len;
+	return v->imap;
+}
+
 static int reset(struct hist_vol *v)
 {
 	unsigned char hdr[HDR_SIZE] = { 0 };
 
 	memcpy(hdr, magic, sizeof(magic));
 	v->icount = 0;
+	unmap(v);
 	if (ftruncate(v->ifd, 0) < 0)
 		return -errno;
 	return write_full(v->ifd, hdr, sizeof(hdr), 0);
@@ -73,11 +105,17 @@ static int reset(struct hist_vol *v)
 
 int hist_index_get(struct hist_vol *v, uint64_t i, struct hist_rec *out)
 {
+	const unsigned char *map;
 	unsigned char p[REC_SIZE];
 	ssize_t n;
 
 	if (i >= v->icount)
 		return -ENOENT;
+	map = mapped(v);
+	if (map) {
+		rec_unpack(map + HDR_SIZE + i * REC_SIZE, out);
+		return 0;
+	}
 	n = pread(v->ifd, p, sizeof(p), (off_t)(HDR_SIZE + i * REC_SIZE));
 	if (n < 0)
 		return -errno;
@@ -265,6 +303,7 @@ out:
 
 void hist_index_close(struct hist_vol *v)
 {
+	unmap(v);
 	if (v->ifd >= 0)
 		close(v->ifd);
 	v->ifd = -1;
@@ -276,9 +315,27 @@ int hist_index_find_prefix(struct hist_vol *v, const git_oid *prefix,
 			   size_t len, git_oid *out, int *count)
 {
 	unsigned char buf[2048 * REC_SIZE];
+	const unsigned char *map = mapped(v);
 	uint64_t i = 0;
 
 	*count = 0;
+	for (i = 0; map && i < v->icount; i++) {
+		git_oid id;
+
+		/* Whole bytes first: most records differ there. */
+		if (memcmp(map + HDR_SIZE + i * REC_SIZE, prefix->id,
+			   len / 2) != 0)
+			continue;
+		git_oid_fromraw(&id, map + HDR_SIZE + i * REC_SIZE);
+		if (git_oid_ncmp(&id, prefix, len) != 0)
+			continue;
+		if (++*count == 1)
+			git_oid_cpy(out, &id);
+		else
+			return 0;
+	}
+	if (map)
+		return 0;
 	while (i < v->icount) {
 		uint64_t k = v->icount - i < 2048 ? v->icount - i : 2048;
 		ssize_t n = pread(v->ifd, buf, (size_t)k * REC_SIZE,

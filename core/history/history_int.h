@@ -83,6 +83,8 @@ struct hist_vol {
 	int ifd;
 	uint64_t icount;
 	int iok;		/* checked against HEAD */
+	unsigned char *imap;	/* the file mapped read-only, or NULL */
+	size_t imaplen;
 };
 
 /* Pending changes per journal file. */
@@ -97,6 +99,7 @@ struct history {
 	char *dir;			/* STATE/history */
 	char host[256];
 	int unclean;			/* the last run did not end cleanly */
+	int lock_fd;			/* STATE/history/running, flock'ed */
 
 	pthread_mutex_t mu;
 	pthread_cond_t wake;		/* the writer has something to do */

@@ -420,6 +420,133 @@ static void test_quiet_time(void)
 	env_close(&e);
 }
 
+static void test_max_delay(void)
+{
+	struct env e;
+	uint64_t during;
+
+	memset(&e, 0, sizeof(e));
+	unit_tmpdir(e.state, sizeof(e.state), "hist-delay");
+	blob_local_open(&e.blob, e.state);
+	history_source_blob_new(&e.src, e.blob);
+	e.cfg = (struct history_config){ .state_dir = e.state, .src = e.src,
+					 .host = HOST, .quiet_ms = 1000,
+					 .max_delay_ms = 1000 };
+	env_start(&e);
+	/* A change every 50 ms for 3 s never leaves a quiet second. */
+	for (int i = 0; i < 60; i++) {
+		char data[16];
+
+		snprintf(data, sizeof(data), "%d", i);
+		write_str(&e, "user/busy", "alice", "skills/tick.md", data);
+		usleep(50000);
+	}
+	during = count(&e, "user/busy");
+	CHECK(during >= 1, "changes that never stop are committed by "
+	      "max_delay_ms (%llu commits while they came)",
+	      (unsigned long long)during);
+	env_close(&e);
+}
+
+/* Past max_queued_bytes a change keeps no copy: its content is read from
+ * the volume when the commit is made. */
+static void test_content_budget(void)
+{
+	char dir[600];
+	struct buf out;
+	struct env e;
+
+	buf_init(&out, 0);
+	memset(&e, 0, sizeof(e));
+	unit_tmpdir(e.state, sizeof(e.state), "hist-budget");
+	blob_local_open(&e.blob, e.state);
+	history_source_blob_new(&e.src, e.blob);
+	e.cfg = (struct history_config){ .state_dir = e.state, .src = e.src,
+					 .host = HOST, .quiet_ms = 60000,
+					 .max_queued_bytes = 8 };
+	env_start(&e);
+	gitdir(&e, "user/b", dir, sizeof(dir));
+	write_str(&e, "user/b", "alice", "skills/small.md", "tiny");
+	write_str(&e, "user/b", "alice", "skills/big.md", "this is past eight");
+	store_put(&e, "user/b", "skills/small.md", "later", 5, 0644);
+	store_put(&e, "user/b", "skills/big.md", "changed since", 13, 0644);
+	history_flush(e.h);
+	CHECK_STR_EQ("tiny", GIT_STR(&out, dir, "cat-file", "-p",
+				     "HEAD:skills/small.md"),
+		     "within the budget: the content as noted");
+	CHECK_STR_EQ("changed since", GIT_STR(&out, dir, "cat-file", "-p",
+					      "HEAD:skills/big.md"),
+		     "past the budget: the content read from the volume");
+	env_close(&e);
+	buf_release(&out);
+}
+
+static void test_folders(void)
+{
+	struct history_author a = who("alice");
+	struct history_change c = { 0 };
+	const char *vol = "user/dirs";
+	char dir[600];
+	struct buf out;
+	struct env e;
+
+	buf_init(&out, 0);
+	env_open(&e, "hist-dirs", 60000);
+	gitdir(&e, vol, dir, sizeof(dir));
+	c.op = HISTORY_MKDIR;
+	c.path = "skills/pkg";
+	history_note(e.h, vol, &a, &c);
+	write_str(&e, vol, "alice", "skills/pkg/SKILL.md", "s");
+	write_str(&e, vol, "alice", "skills/pkg/scripts/run.sh", "r");
+	c.path = "skills/empty";
+	history_note(e.h, vol, &a, &c);
+	history_flush(e.h);
+	CHECK_STR_EQ("skills/pkg/SKILL.md\nskills/pkg/scripts/run.sh",
+		     GIT_STR(&out, dir, "ls-tree", "-r", "--name-only",
+			     "HEAD"),
+		     "folders with files are recorded, an empty one is not");
+	rename_as(&e, vol, "alice", "skills/pkg", "skills/tool");
+	history_flush(e.h);
+	CHECK_STR_EQ("rename 2 files", GIT_STR(&out, dir, "log", "-1",
+					       "--format=%s"),
+		     "renaming a folder renames what it holds");
+	CHECK_STR_EQ("skills/tool/SKILL.md\nskills/tool/scripts/run.sh",
+		     GIT_STR(&out, dir, "ls-tree", "-r", "--name-only",
+			     "HEAD"),
+		     "under the new name");
+	unlink_as(&e, vol, "alice", "skills/tool/scripts/run.sh");
+	c.op = HISTORY_RMDIR;
+	c.path = "skills/tool/scripts";
+	history_note(e.h, vol, &a, &c);
+	history_flush(e.h);
+	CHECK_STR_EQ("skills/tool/SKILL.md",
+		     GIT_STR(&out, dir, "ls-tree", "-r", "--name-only",
+			     "HEAD"),
+		     "unlink then rmdir removes the folder");
+	/* A folder renamed from a name history never kept (noise). */
+	store_put(&e, vol, "skills/x~/a.md", "a", 1, 0644);
+	store_put(&e, vol, "skills/x~/b/c.md", "c", 1, 0644);
+	rename_as(&e, vol, "alice", "skills/x~", "skills/x");
+	history_flush(e.h);
+	CHECK_STR_EQ("skills/tool/SKILL.md\nskills/x/a.md\nskills/x/b/c.md",
+		     GIT_STR(&out, dir, "ls-tree", "-r", "--name-only",
+			     "HEAD"),
+		     "a folder renamed from noise is read from the volume");
+	env_close(&e);
+	buf_release(&out);
+}
+
+static void test_second_daemon(void)
+{
+	struct history *h2 = NULL;
+	struct env e;
+
+	env_open(&e, "hist-twice", 60000);
+	CHECK_INT_EQ(-EBUSY, history_open(&h2, &e.cfg),
+		     "a second history on the same folder is EBUSY");
+	env_close(&e);
+}
+
 /* ---- noise and what is not versioned ---- */
 
 static void test_noise(void)
@@ -1072,6 +1199,9 @@ static void test_pack(void)
 		snprintf(data, sizeof(data), "%d", i);
 		write_str(&e, vol, "root", "skills/p.md", data);
 		history_flush(e.h);
+		/* A reader that has the repository open before the pack. */
+		if (i == 2)
+			read_at(&e, vol, "HEAD~2", "skills/p.md", &out);
 	}
 	for (int fan = 0; fan < 256; fan++) {
 		snprintf(objects, sizeof(objects), "%s/objects/%02x", dir, fan);
@@ -1085,7 +1215,7 @@ static void test_pack(void)
 	CHECK_STR_EQ("5", GIT_STR(&out, dir, "rev-list", "--count", "HEAD"),
 		     "git sees the five commits");
 	CHECK_INT_EQ(0, read_at(&e, vol, "HEAD~4", "skills/p.md", &out),
-		     "history reads from the pack");
+		     "a reader opened before the pack reads from it");
 	CHECK_MEM_EQ("0", (size_t)1, out.data, out.len, "the first version");
 	write_str(&e, vol, "root", "skills/p.md", "after");
 	CHECK_INT_EQ(0, history_flush(e.h), "commits go on after a pack");
@@ -1383,6 +1513,10 @@ int main(void)
 	test_author_and_trailers();
 	test_grouping();
 	test_quiet_time();
+	test_max_delay();
+	test_content_budget();
+	test_folders();
+	test_second_daemon();
 	test_noise();
 	test_bad_input();
 	test_tree_and_blob();
