@@ -581,6 +581,7 @@ static int run_group(struct history *h, struct hist_vol *v)
 		if (v->backoff_ms > BACKOFF_MAX_MS)
 			v->backoff_ms = BACKOFF_MAX_MS;
 		v->retry_at = hist_now_ms() + v->backoff_ms;
+		v->failing = 1;
 		return rc;
 	}
 	v->qhead = g->next;
@@ -590,7 +591,10 @@ static int run_group(struct history *h, struct hist_vol *v)
 	group_free(h, g, 1);
 	v->backoff_ms = 0;
 	v->retry_at = 0;
-	v->err[0] = '\0';
+	/* The failure is over; a warning of this commit stays. */
+	if (v->failing)
+		v->err[0] = '\0';
+	v->failing = 0;
 	if (!v->qhead && v->need_scan) {
 		v->need_scan = 0;
 		hist_enqueue_scan(h, v);
@@ -605,6 +609,12 @@ static struct hist_vol *pick(struct history *h, int64_t now, int64_t *next)
 	for (struct hist_vol *v = h->vols; v; v = v->next) {
 		struct hist_group *g = v->qhead;
 
+		/* Changes were dropped while the queue was full: compare
+		 * the volume with its files. */
+		if (!g && v->need_scan && hist_enqueue_scan(h, v)) {
+			v->need_scan = 0;
+			g = v->qhead;
+		}
 		if (!g || g->busy)
 			continue;
 		if (v->retry_at > now) {

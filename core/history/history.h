@@ -46,9 +46,11 @@
  * the commit list would move to the kv store beside the refs.
  *
  * Threads: history_note() and the readers may be called from any thread
- * at once; history_open() and history_close() from one thread. Strings
- * passed in are copied; everything handed to a callback is borrowed for
- * the length of the call.
+ * at once; history_open() and history_close() from one thread, when no
+ * other call is running. Strings passed in are copied; everything handed
+ * to a callback is borrowed for the length of the call. A reader's
+ * callback runs with that volume's reader lock held: it must not call
+ * the history of the same volume (collect, then call).
  */
 #ifndef LLMUNIX_HISTORY_H
 #define LLMUNIX_HISTORY_H
@@ -174,9 +176,10 @@ int history_note(struct history *h, const char *volume,
  * makes it with the files the volume has. */
 int history_scan(struct history *h, const char *volume);
 
-/* The volume's last error ("" when its last commit succeeded) into `out`,
- * with the time it happened; volume NULL: errors not tied to a volume
- * (the journal). Returns the length. */
+/* The volume's last error or warning into `out`, with the time it
+ * happened ("" when there is none; a failure is cleared by the commit
+ * that succeeds after it); volume NULL: errors not tied to a volume (the
+ * journal). Returns the length. */
 size_t history_error(struct history *h, const char *volume, char *out,
 		     size_t cap);
 

@@ -24,8 +24,13 @@ struct ctx {
 	git_repository *repo;
 	struct hist_stage *st;
 	struct buf data;
-	const char *what;	/* the path being worked on, for errors */
+	char what[PATH_MAX_BYTES + 1];	/* the path worked on, for errors */
 };
+
+static void working_on(struct ctx *x, const char *path)
+{
+	snprintf(x->what, sizeof(x->what), "%s", path);
+}
 
 static unsigned git_mode(mode_t mode)
 {
@@ -80,11 +85,19 @@ static int refresh(struct ctx *x, const char *path, mode_t mode)
 	mode_t m = 0;
 	int rc;
 
-	x->what = path;
+	working_on(x, path);
 	x->data.len = 0;
 	rc = src->ops->read(src, x->v->name, path, &x->data, &m);
 	if (rc == -ENOENT)
 		return hist_stage_remove(x->st, path);
+	if (rc == -EFBIG) {
+		/* Never retried into a loop: the file keeps its last
+		 * recorded version, and the error says why. */
+		hist_set_error(x->h, x->v, "'%s' in '%s' is larger than "
+			       "history keeps (%zu bytes): not recorded",
+			       path, x->v->name, x->h->cfg.max_file);
+		return 0;
+	}
 	if (rc == -EISDIR) {
 		rc = hist_stage_remove(x->st, path);
 		if (!rc)
@@ -102,7 +115,7 @@ static int apply(struct ctx *x, const struct hist_change *c)
 	unsigned mode;
 	int rc;
 
-	x->what = c->path;
+	working_on(x, c->path);
 	switch (c->op) {
 	case HISTORY_WRITE:
 	case HISTORY_CREATE:
@@ -167,7 +180,7 @@ static int apply_scan(struct ctx *x, git_tree *base, const char *const *keep,
 	int rc;
 
 	for (size_t i = 0; i < 2; i++) {
-		x->what = areas[i];
+		working_on(x, areas[i]);
 		rc = src->ops->walk(src, x->v->name, areas[i], scan_cb, &s);
 		if (rc)
 			return rc;
@@ -568,7 +581,7 @@ int hist_commit_group(struct history *h, struct hist_vol *v,
 		      struct hist_group *g, const char *const *keep,
 		      size_t nkeep)
 {
-	struct ctx x = { .h = h, .v = v, .what = "" };
+	struct ctx x = { .h = h, .v = v };
 	char msg[HIST_ERR_MAX] = "";
 	git_commit *parent = NULL;
 	git_tree *base = NULL;
@@ -608,7 +621,7 @@ int hist_commit_group(struct history *h, struct hist_vol *v,
 	for (struct hist_change *c = g->head; !rc && c; c = c->next)
 		rc = apply(&x, c);
 	if (!rc) {
-		x.what = "";
+		x.what[0] = '\0';
 		errno = 0;
 		rc = hist_stage_write(x.st, &tree_id);
 	}

@@ -69,6 +69,7 @@ struct hist_vol {
 	unsigned backoff_ms;
 	unsigned need_scan:1;	/* changes were dropped: compare later */
 	unsigned seen:1;	/* noted at least once since start */
+	unsigned failing:1;	/* its last commit failed */
 	char err[HIST_ERR_MAX];
 
 	/* The writer's. */

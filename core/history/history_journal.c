@@ -154,6 +154,7 @@ int hist_journal_append(struct history *h, const char *volume,
 	n = write(h->jfd, line, o);
 	if (n == (ssize_t)o) {
 		h->jsize += o;
+		h->jerr[0] = '\0';	/* writing works again */
 		*gen = h->jgen;
 		return gen_add(h, h->jgen, 1);
 	}
