@@ -73,7 +73,7 @@ static void unmap(struct hist_vol *v)
 }
 
 /* Map at least the records there are, with room to grow; NULL when the
- * mapping fails (reads fall back to pread). */
+ * mapping fails (out of address space). */
 static const unsigned char *mapped(struct hist_vol *v)
 {
 	size_t need = HDR_SIZE + (size_t)v->icount * REC_SIZE, len;
@@ -106,22 +106,13 @@ static int reset(struct hist_vol *v)
 int hist_index_get(struct hist_vol *v, uint64_t i, struct hist_rec *out)
 {
 	const unsigned char *map;
-	unsigned char p[REC_SIZE];
-	ssize_t n;
 
 	if (i >= v->icount)
 		return -ENOENT;
 	map = mapped(v);
-	if (map) {
-		rec_unpack(map + HDR_SIZE + i * REC_SIZE, out);
-		return 0;
-	}
-	n = pread(v->ifd, p, sizeof(p), (off_t)(HDR_SIZE + i * REC_SIZE));
-	if (n < 0)
-		return -errno;
-	if (n != REC_SIZE)
-		return -EIO;
-	rec_unpack(p, out);
+	if (!map)
+		return -ENOMEM;
+	rec_unpack(map + HDR_SIZE + i * REC_SIZE, out);
 	return 0;
 }
 
@@ -314,49 +305,25 @@ void hist_index_close(struct hist_vol *v)
 int hist_index_find_prefix(struct hist_vol *v, const git_oid *prefix,
 			   size_t len, git_oid *out, int *count)
 {
-	unsigned char buf[2048 * REC_SIZE];
 	const unsigned char *map = mapped(v);
-	uint64_t i = 0;
 
 	*count = 0;
-	for (i = 0; map && i < v->icount; i++) {
+	if (!map)
+		return -ENOMEM;
+	for (uint64_t i = 0; i < v->icount; i++) {
+		const unsigned char *rec = map + HDR_SIZE + i * REC_SIZE;
 		git_oid id;
 
 		/* Whole bytes first: most records differ there. */
-		if (memcmp(map + HDR_SIZE + i * REC_SIZE, prefix->id,
-			   len / 2) != 0)
+		if (memcmp(rec, prefix->id, len / 2) != 0)
 			continue;
-		git_oid_fromraw(&id, map + HDR_SIZE + i * REC_SIZE);
+		git_oid_fromraw(&id, rec);
 		if (git_oid_ncmp(&id, prefix, len) != 0)
 			continue;
 		if (++*count == 1)
 			git_oid_cpy(out, &id);
 		else
 			return 0;
-	}
-	if (map)
-		return 0;
-	while (i < v->icount) {
-		uint64_t k = v->icount - i < 2048 ? v->icount - i : 2048;
-		ssize_t n = pread(v->ifd, buf, (size_t)k * REC_SIZE,
-				  (off_t)(HDR_SIZE + i * REC_SIZE));
-
-		if (n < 0)
-			return -errno;
-		if ((size_t)n != k * REC_SIZE)
-			return -EIO;
-		for (uint64_t j = 0; j < k; j++) {
-			git_oid id;
-
-			git_oid_fromraw(&id, buf + j * REC_SIZE);
-			if (git_oid_ncmp(&id, prefix, len) != 0)
-				continue;
-			if (++*count == 1)
-				git_oid_cpy(out, &id);
-			else
-				return 0;
-		}
-		i += k;
 	}
 	return 0;
 }

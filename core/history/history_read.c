@@ -579,24 +579,41 @@ static int commit_tree(struct history *h, struct hist_vol *v,
 	return rc < 0 ? read_err(h, v, rc) : 0;
 }
 
+/* begin(), then the tree of commit `id` and the odb; on failure nothing
+ * is held. */
+static int begin_tree(struct history *h, const char *volume, const char *path,
+		      const struct history_id *id, struct hist_vol **v,
+		      git_tree **tree, git_odb **odb)
+{
+	int rc;
+
+	if (!path_ok(path))
+		return -EINVAL;
+	rc = begin(h, volume, v);
+	if (rc)
+		return rc;
+	rc = commit_tree(h, *v, id, tree, odb);
+	if (rc) {
+		git_tree_free(*tree);
+		git_odb_free(*odb);
+		end(*v);
+	}
+	return rc;
+}
+
 int history_stat(struct history *h, const char *volume,
 		 const struct history_id *id, const char *path,
 		 struct history_entry *out)
 {
 	git_tree_entry *e = NULL;
-	git_tree *tree = NULL;
-	git_odb *odb = NULL;
+	git_tree *tree;
+	git_odb *odb;
 	struct hist_vol *v;
 	int rc;
 
-	if (!path_ok(path))
-		return -EINVAL;
-	rc = begin(h, volume, &v);
+	rc = begin_tree(h, volume, path, id, &v, &tree, &odb);
 	if (rc)
 		return rc;
-	rc = commit_tree(h, v, id, &tree, &odb);
-	if (rc)
-		goto out;
 	out->name = NULL;
 	if (!*path) {
 		rc = fill_entry(odb, git_tree_id(tree), GIT_FILEMODE_TREE, out);
@@ -608,7 +625,6 @@ int history_stat(struct history *h, const char *volume,
 	}
 	if (rc < 0)
 		rc = read_err(h, v, rc);
-out:
 	git_tree_entry_free(e);
 	git_tree_free(tree);
 	git_odb_free(odb);
@@ -616,17 +632,14 @@ out:
 	return rc;
 }
 
-/* The tree at `dir` of commit `id`. */
-static int tree_at(struct history *h, struct hist_vol *v,
-		   const struct history_id *id, const char *dir,
-		   git_tree **out, git_odb **odb)
+/* The tree at `dir` under `root` (which it takes). */
+static int tree_at(struct history *h, struct hist_vol *v, git_tree *root,
+		   const char *dir, git_tree **out)
 {
 	git_tree_entry *e = NULL;
-	git_tree *root;
-	int rc = commit_tree(h, v, id, &root, odb);
+	int rc;
 
-	if (rc)
-		return rc;
+	*out = NULL;
 	if (!*dir) {
 		*out = root;
 		return 0;
@@ -648,17 +661,15 @@ int history_list(struct history *h, const char *volume,
 		 const struct history_id *id, const char *dir,
 		 history_entry_cb cb, void *arg)
 {
-	git_tree *tree = NULL;
-	git_odb *odb = NULL;
+	git_tree *root, *tree;
+	git_odb *odb;
 	struct hist_vol *v;
 	int rc;
 
-	if (!path_ok(dir))
-		return -EINVAL;
-	rc = begin(h, volume, &v);
+	rc = begin_tree(h, volume, dir, id, &v, &root, &odb);
 	if (rc)
 		return rc;
-	rc = tree_at(h, v, id, dir, &tree, &odb);
+	rc = tree_at(h, v, root, dir, &tree);
 	for (size_t i = 0; !rc && i < git_tree_entrycount(tree); i++) {
 		const git_tree_entry *te = git_tree_entry_byindex(tree, i);
 		struct history_entry e;
@@ -683,20 +694,17 @@ int history_read(struct history *h, const char *volume,
 		 struct buf *out)
 {
 	git_tree_entry *e = NULL;
-	git_tree *tree = NULL;
-	git_odb *odb = NULL;
+	git_tree *tree;
+	git_odb *odb;
 	git_blob *b = NULL;
 	struct hist_vol *v;
 	int rc;
 
-	if (!path_ok(path) || !*path)
+	if (!path || !*path)
 		return -EINVAL;
-	rc = begin(h, volume, &v);
+	rc = begin_tree(h, volume, path, id, &v, &tree, &odb);
 	if (rc)
 		return rc;
-	rc = commit_tree(h, v, id, &tree, &odb);
-	if (rc)
-		goto out;
 	rc = git_tree_entry_bypath(&e, tree, path);
 	if (rc < 0) {
 		rc = read_err(h, v, rc);

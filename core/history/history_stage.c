@@ -369,38 +369,42 @@ int hist_stage_move(struct hist_stage *s, const char *from, const char *to)
 	return rc;
 }
 
-int hist_stage_lookup(struct hist_stage *s, const char *path, unsigned *mode)
+/* The entry at `path`, or NULL (*rc set on an error). */
+static struct snode *find(struct hist_stage *s, const char *path, int mark,
+			  int *rc)
 {
 	const char *leaf;
-	struct snode *dir;
+	struct snode *dir = walk(s, path, 0, mark, &leaf, rc);
 	ssize_t i;
+
+	if (!dir)
+		return NULL;
+	i = kid_find(dir, leaf);
+	return i < 0 ? NULL : dir->kid[i];
+}
+
+int hist_stage_lookup(struct hist_stage *s, const char *path, unsigned *mode)
+{
+	struct snode *k;
 	int rc;
 
-	dir = walk(s, path, 0, 0, &leaf, &rc);
-	if (!dir)
-		return 0;
-	i = kid_find(dir, leaf);
-	if (i < 0)
+	k = find(s, path, 0, &rc);
+	if (!k)
 		return 0;
 	if (mode)
-		*mode = dir->kid[i]->mode;
-	return is_tree(dir->kid[i]) ? 2 : 1;
+		*mode = k->mode;
+	return is_tree(k) ? 2 : 1;
 }
 
 int hist_stage_chmod(struct hist_stage *s, const char *path, unsigned mode)
 {
-	const char *leaf;
-	struct snode *dir;
-	ssize_t i;
+	struct snode *k;
 	int rc;
 
-	dir = walk(s, path, 0, 1, &leaf, &rc);
-	if (!dir)
-		return rc;
-	i = kid_find(dir, leaf);
-	if (i >= 0 && !is_tree(dir->kid[i]))
-		dir->kid[i]->mode = mode;
-	return 0;
+	k = find(s, path, 1, &rc);
+	if (k && !is_tree(k))
+		k->mode = mode;
+	return rc;
 }
 
 /* Names that never enter a tree: editor noise, and a repository's own

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -43,7 +44,10 @@ static void env_start(struct env *e)
 		exit(1);
 }
 
-static void env_open(struct env *e, const char *name, unsigned quiet_ms)
+/* A store and a configuration from `tmpl` (its times and limits) on a
+ * new state folder; the history is opened when `start`. */
+static void env_open_with(struct env *e, const char *name,
+			  const struct history_config *tmpl, int start)
 {
 	memset(e, 0, sizeof(*e));
 	unit_tmpdir(e->state, sizeof(e->state), name);
@@ -52,11 +56,19 @@ static void env_open(struct env *e, const char *name, unsigned quiet_ms)
 		printf("not ok - %s: cannot open the store\n", name);
 		exit(1);
 	}
+	e->cfg = *tmpl;
 	e->cfg.state_dir = e->state;
 	e->cfg.src = e->src;
 	e->cfg.host = HOST;
-	e->cfg.quiet_ms = quiet_ms;
-	env_start(e);
+	if (start)
+		env_start(e);
+}
+
+static void env_open(struct env *e, const char *name, unsigned quiet_ms)
+{
+	struct history_config c = { .quiet_ms = quiet_ms };
+
+	env_open_with(e, name, &c, 1);
 }
 
 static void env_reopen(struct env *e)
@@ -425,14 +437,9 @@ static void test_max_delay(void)
 	struct env e;
 	uint64_t during;
 
-	memset(&e, 0, sizeof(e));
-	unit_tmpdir(e.state, sizeof(e.state), "hist-delay");
-	blob_local_open(&e.blob, e.state);
-	history_source_blob_new(&e.src, e.blob);
-	e.cfg = (struct history_config){ .state_dir = e.state, .src = e.src,
-					 .host = HOST, .quiet_ms = 1000,
-					 .max_delay_ms = 1000 };
-	env_start(&e);
+	env_open_with(&e, "hist-delay",
+		      &(struct history_config){ .quiet_ms = 1000,
+						.max_delay_ms = 1000 }, 1);
 	/* A change every 50 ms for 3 s never leaves a quiet second. */
 	for (int i = 0; i < 60; i++) {
 		char data[16];
@@ -457,14 +464,9 @@ static void test_content_budget(void)
 	struct env e;
 
 	buf_init(&out, 0);
-	memset(&e, 0, sizeof(e));
-	unit_tmpdir(e.state, sizeof(e.state), "hist-budget");
-	blob_local_open(&e.blob, e.state);
-	history_source_blob_new(&e.src, e.blob);
-	e.cfg = (struct history_config){ .state_dir = e.state, .src = e.src,
-					 .host = HOST, .quiet_ms = 60000,
-					 .max_queued_bytes = 8 };
-	env_start(&e);
+	env_open_with(&e, "hist-budget",
+		      &(struct history_config){ .quiet_ms = 60000,
+						.max_queued_bytes = 8 }, 1);
 	gitdir(&e, "user/b", dir, sizeof(dir));
 	write_str(&e, "user/b", "alice", "skills/small.md", "tiny");
 	write_str(&e, "user/b", "alice", "skills/big.md", "this is past eight");
@@ -677,17 +679,27 @@ static void test_bad_input(void)
 
 /* ---- reading ---- */
 
+/* What the callbacks saw, as text. */
 struct listing {
 	char text[2048];
 };
 
+static void listing_add(struct listing *l, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void listing_add(struct listing *l, const char *fmt, ...)
+{
+	size_t n = strlen(l->text);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(l->text + n, sizeof(l->text) - n, fmt, ap);
+	va_end(ap);
+}
+
 static int list_cb(void *arg, const struct history_entry *en)
 {
-	struct listing *l = arg;
-	size_t n = strlen(l->text);
-
-	snprintf(l->text + n, sizeof(l->text) - n, "%s %o %llu;", en->name,
-		 (unsigned)en->mode, (unsigned long long)en->size);
+	listing_add(arg, "%s %o %llu;", en->name, (unsigned)en->mode,
+		    (unsigned long long)en->size);
 	return 0;
 }
 
@@ -773,26 +785,17 @@ static void test_tree_and_blob(void)
 
 static int collect_log(void *arg, const struct history_commit *c)
 {
-	struct listing *l = arg;
-	size_t n = strlen(l->text);
-
-	snprintf(l->text + n, sizeof(l->text) - n, "%s;", c->summary);
+	listing_add(arg, "%s;", c->summary);
 	return 0;
 }
 
 static int collect_files(void *arg, const struct history_commit *c)
 {
-	struct listing *l = arg;
-	size_t n = strlen(l->text);
-
-	for (size_t i = 0; i < c->nfiles; i++) {
-		snprintf(l->text + n, sizeof(l->text) - n, "%c %s%s%s,",
-			 c->files[i].status,
-			 c->files[i].from ? c->files[i].from : "",
-			 c->files[i].from ? ">" : "", c->files[i].path);
-		n = strlen(l->text);
-	}
-	snprintf(l->text + n, sizeof(l->text) - n, ";");
+	for (size_t i = 0; i < c->nfiles; i++)
+		listing_add(arg, "%c %s%s%s,", c->files[i].status,
+			    c->files[i].from ? c->files[i].from : "",
+			    c->files[i].from ? ">" : "", c->files[i].path);
+	listing_add(arg, ";");
 	return 0;
 }
 
@@ -1007,17 +1010,9 @@ static int fast_import(const char *dir, const char *stream)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-struct days {
-	char text[512];
-};
-
 static int day_cb(void *arg, const struct history_day *d)
 {
-	struct days *x = arg;
-	size_t n = strlen(x->text);
-
-	snprintf(x->text + n, sizeof(x->text) - n, "%s:%llu;", d->date,
-		 (unsigned long long)d->ncommits);
+	listing_add(arg, "%s:%llu;", d->date, (unsigned long long)d->ncommits);
 	return 0;
 }
 
@@ -1038,7 +1033,7 @@ static void test_dates(void)
 		{ 2026, 12, 3, 18, 30 }, { 2026, 12, 4, 8, 15 },
 	};
 	char stream[8192], dir[600], hex[HISTORY_HEX], head[HISTORY_HEX];
-	struct days d = { "" };
+	struct listing d = { "" };
 	struct history_id id;
 	struct buf out;
 	size_t o = 0;
@@ -1184,14 +1179,9 @@ static void test_pack(void)
 	int loose = 0;
 
 	buf_init(&out, 0);
-	memset(&e, 0, sizeof(e));
-	unit_tmpdir(e.state, sizeof(e.state), "hist-pack");
-	blob_local_open(&e.blob, e.state);
-	history_source_blob_new(&e.src, e.blob);
-	e.cfg = (struct history_config){ .state_dir = e.state, .src = e.src,
-					 .host = HOST, .quiet_ms = 60000,
-					 .pack_every = 5 };
-	env_start(&e);
+	env_open_with(&e, "hist-pack",
+		      &(struct history_config){ .quiet_ms = 60000,
+						.pack_every = 5 }, 1);
 	gitdir(&e, vol, dir, sizeof(dir));
 	for (int i = 0; i < 5; i++) {
 		char data[16];
@@ -1268,12 +1258,8 @@ static void test_crash(void)
 	pid_t pid;
 
 	buf_init(&out, 0);
-	memset(&e, 0, sizeof(e));
-	unit_tmpdir(e.state, sizeof(e.state), "hist-crash");
-	blob_local_open(&e.blob, e.state);
-	history_source_blob_new(&e.src, e.blob);
-	e.cfg = (struct history_config){ .state_dir = e.state, .src = e.src,
-					 .host = HOST, .quiet_ms = 60000 };
+	env_open_with(&e, "hist-crash",
+		      &(struct history_config){ .quiet_ms = 60000 }, 0);
 	fflush(stdout);
 	pid = fork();
 	if (pid == 0)
