@@ -38,6 +38,19 @@
  * log, which walks at most what the caller asks for and says where to go
  * on. A volume without a repository yet gives -ENOENT.
  *
+ * What history/ is meant to show with these (gitfs groups history by
+ * day, RepoFS has commits by date and by hash, git-commit-folders lists
+ * only the last 100 commits so that a listing stays small):
+ *   log                 newest first, a page per history_log() call
+ *   HEAD/, HEAD~N/      history_resolve(); HEAD~N found, not listed
+ *   by-commit/          lists the newest 100 (short_hex); any unique
+ *                       prefix of 4+ digits is found, not listed
+ *   by-date/            lists history_days(); <day>/ is the tree at the
+ *                       day's last commit, <day>T<hh:mm[:ss]>/ the tree at
+ *                       that time (history_at), found, not listed
+ *   file/<path>         history_file_log(), read page by page
+ *   error               history_error()
+ *
  * Shared stores (DESIGN.md section 8, not done here): the seam is the
  * repository's object database and reference database. history_int.h's
  * hist_repo_open() is the one place a repository is opened or created;
@@ -211,11 +224,14 @@ int history_at(struct history *h, const char *volume, time_t t,
 	       struct history_id *out);
 
 /* The days (in the daemon's time zone) on which commits were made, newest
- * first: "2026-12-04", how many, and the day's last commit (what
- * history/by-date/2026-12-04/ shows). Costs a binary search per day. */
+ * first: "2026-12-04", how many, the day's last commit (what
+ * history/by-date/2026-12-04/ shows), and `skip`, the commits newer than
+ * the day: history_log(skip, ncommits) lists the day's commits. Costs a
+ * binary search per day. */
 struct history_day {
 	char date[16];
 	uint64_t ncommits;
+	uint64_t skip;
 	struct history_id last;
 	int64_t last_time;
 };

@@ -287,6 +287,7 @@ int history_days(struct history *h, const char *volume, history_day_cb cb,
 			pos - 1);
 		pthread_mutex_unlock(&v->imu);
 		d.ncommits = pos - first;
+		d.skip = n - pos;
 		from_git(&d.last, &r.id);
 		d.last_time = r.time;
 		rc = cb(arg, &d);

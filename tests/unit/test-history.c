@@ -1012,7 +1012,9 @@ static int fast_import(const char *dir, const char *stream)
 
 static int day_cb(void *arg, const struct history_day *d)
 {
-	listing_add(arg, "%s:%llu;", d->date, (unsigned long long)d->ncommits);
+	listing_add(arg, "%s:%llu+%llu;", d->date,
+		    (unsigned long long)d->ncommits,
+		    (unsigned long long)d->skip);
 	return 0;
 }
 
@@ -1062,8 +1064,9 @@ static void test_dates(void)
 		     "make (the commit list is built from HEAD)");
 	CHECK_INT_EQ(0, history_days(e.h, "team/dates", day_cb, &d),
 		     "history_days");
-	CHECK_STR_EQ("2026-12-04:1;2026-12-03:3;2026-12-01:2;", d.text,
-		     "the days with commits, newest first, with their counts");
+	CHECK_STR_EQ("2026-12-04:1+0;2026-12-03:3+1;2026-12-01:2+4;", d.text,
+		     "the days with commits, newest first, with their counts "
+		     "and the commits newer than each");
 
 	resolve(&e, "team/dates", "HEAD~1", head);
 	history_at(e.h, "team/dates", local_time(2026, 12, 3, 23, 59), &id);
