@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -534,6 +535,105 @@ static void test_folders(void)
 		     GIT_STR(&out, dir, "ls-tree", "-r", "--name-only",
 			     "HEAD"),
 		     "a folder renamed from noise is read from the volume");
+	env_close(&e);
+	buf_release(&out);
+}
+
+/* ---- threads ---- */
+
+struct worker {
+	struct env *e;
+	int id, stop, errors;
+};
+
+static void *note_thread(void *arg)
+{
+	struct worker *w = arg;
+	char user[16];
+
+	snprintf(user, sizeof(user), "user%d", w->id);
+	for (int i = 0; i < 300; i++) {
+		char path[64], data[64];
+
+		snprintf(path, sizeof(path), "skills/t%d/f%03d.md", w->id, i);
+		snprintf(data, sizeof(data), "%d/%d\n", w->id, i);
+		if (write_str(w->e, "team/threads", user, path, data))
+			w->errors++;
+	}
+	return NULL;
+}
+
+static int count_only(void *arg, const struct history_commit *c)
+{
+	(void)c;
+	++*(int *)arg;
+	return 0;
+}
+
+static void *read_thread(void *arg)
+{
+	struct worker *w = arg;
+
+	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
+		struct history_id id;
+		uint64_t n, cursor = HISTORY_NEWEST;
+		int k = 0, rc;
+
+		rc = history_count(w->e->h, "team/threads", &n);
+		if (rc && rc != -ENOENT)
+			w->errors++;
+		if (rc == 0 && n > 0) {
+			if (history_log(w->e->h, "team/threads", 0, 5,
+					HISTORY_FILES, count_only, &k) ||
+			    history_resolve(w->e->h, "team/threads", "HEAD",
+					    &id) ||
+			    history_file_log(w->e->h, "team/threads", "skills",
+					     &cursor, 3, 50, 0, count_only,
+					     &k))
+				w->errors++;
+		}
+		usleep(1000);
+	}
+	return NULL;
+}
+
+static void test_threads(void)
+{
+	struct worker w[5];
+	pthread_t t[5];
+	char dir[600];
+	struct buf out;
+	struct env e;
+
+	buf_init(&out, 0);
+	env_open(&e, "hist-threads", 5);
+	gitdir(&e, "team/threads", dir, sizeof(dir));
+	for (int i = 0; i < 5; i++) {
+		w[i] = (struct worker){ .e = &e, .id = i };
+		pthread_create(&t[i], NULL, i < 4 ? note_thread : read_thread,
+			       &w[i]);
+	}
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	CHECK_INT_EQ(0, history_flush(e.h), "four threads noted 1,200 "
+		     "changes while the writer committed: flush");
+	__atomic_store_n(&w[4].stop, 1, __ATOMIC_RELEASE);
+	pthread_join(t[4], NULL);
+	CHECK_INT_EQ(0, w[0].errors + w[1].errors + w[2].errors +
+			w[3].errors + w[4].errors,
+		     "no call failed, writing or reading");
+	CHECK_INT_EQ(1200, count_char(GIT_STR(&out, dir, "ls-tree", "-r",
+					      "--name-only", "HEAD"),
+				      '\n') + 1,
+		     "every file is in HEAD");
+	CHECK_STR_EQ("3/299", GIT_STR(&out, dir, "cat-file", "-p",
+				      "HEAD:skills/t3/f299.md"),
+		     "with its content");
+	CHECK_STR_EQ("", GIT_STR(&out, dir, "log", "--format=%an",
+				 "--author=user1", "--", "skills/t2"),
+		     "no commit of one author holds another's files");
+	CHECK_INT_EQ(0, GIT(NULL, dir, "fsck", "--full", "--strict"),
+		     "git fsck is clean");
 	env_close(&e);
 	buf_release(&out);
 }
@@ -1506,6 +1606,7 @@ int main(void)
 	test_content_budget();
 	test_folders();
 	test_second_daemon();
+	test_threads();
 	test_noise();
 	test_bad_input();
 	test_tree_and_blob();
