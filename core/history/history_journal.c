@@ -93,6 +93,7 @@ static int gen_add(struct history *h, unsigned gen, size_t n)
 static int open_current(struct history *h)
 {
 	char path[4096];
+	off_t off;
 	int rc = path_of(h, h->jgen, path, sizeof(path));
 
 	if (rc)
@@ -100,7 +101,9 @@ static int open_current(struct history *h)
 	h->jfd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (h->jfd < 0)
 		return -errno;
-	h->jsize = 0;
+	/* Opened again after a failure, it may hold lines already. */
+	off = lseek(h->jfd, 0, SEEK_END);
+	h->jsize = off > 0 ? (uint64_t)off : 0;
 	return 0;
 }
 
@@ -127,7 +130,7 @@ int hist_journal_append(struct history *h, const char *volume,
 			const struct history_change *c, int64_t when,
 			unsigned *gen)
 {
-	char line[LINE_MAX_BYTES], num[64];
+	char line[LINE_MAX_BYTES];
 	size_t o;
 	ssize_t n;
 	int rc;
@@ -155,18 +158,20 @@ int hist_journal_append(struct history *h, const char *volume,
 	if (n == (ssize_t)o) {
 		h->jsize += o;
 		h->jerr[0] = '\0';	/* writing works again */
-		*gen = h->jgen;
-		return gen_add(h, h->jgen, 1);
+		rc = gen_add(h, h->jgen, 1);
+		if (rc == 0)
+			*gen = h->jgen;
+		return rc;
 	}
 	rc = n < 0 ? -errno : -ENOSPC;
 	/* Never leave half a line for the next one to follow. */
 	if (n > 0 && ftruncate(h->jfd, (off_t)h->jsize) < 0)
 		log_warn("history: cannot cut a torn journal line: %s",
 			 strerror(errno));
-	snprintf(num, sizeof(num), "%u", h->jgen);
-	hist_set_error_locked(h, NULL, "cannot write the journal %s/journal.%s "
-		       "(changes are kept in memory, but not across a crash): %s",
-		       h->dir, num, strerror(-rc));
+	hist_set_error_locked(h, NULL, "cannot write the journal %s/journal.%u "
+			      "(changes are kept in memory, but not across a "
+			      "crash; free space in the state folder): %s",
+			      h->dir, h->jgen, strerror(-rc));
 	return rc;
 }
 
