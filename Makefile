@@ -8,7 +8,7 @@ BINDIR    := $(PREFIX)/bin
 DATADIR   := $(PREFIX)/share/llmunix
 MANDIR    := $(PREFIX)/share/man
 CC        ?= cc
-PKGS      := fuse3 yaml-0.1 md4c jansson nettle
+PKGS      := fuse3 yaml-0.1 md4c jansson nettle libgit2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -72,6 +72,12 @@ build/tests/%: tests/%.c
 
 TEST_TOOLS := build/tests/fsop $(patsubst scripts/%.c,build/tests/%,$(wildcard scripts/*.c))
 
+# The history benchmark drives the engine itself, so it links the core.
+REL_CORE := $(patsubst %.c,build/release/%.o,$(CORE_SRC))
+build/tests/bench-history: scripts/bench-history.c $(REL_CORE)
+	@mkdir -p $(dir $@)
+	$(CC) $(RELEASE) -o $@ $< $(REL_CORE) $(LIBS)
+
 # The Khronos glTF validator, which tests/check-files.py runs on the 3D
 # skills' files (npm registry; scripts/install-deps brings npm).
 GLTF_VALIDATOR := build/npm/node_modules/gltf-validator/package.json
@@ -105,6 +111,7 @@ bench: all $(TEST_TOOLS)
 	scripts/bench-fs
 	scripts/bench-run
 	scripts/bench-workflows
+	scripts/bench-history
 
 # The fuzz targets of the skill and graph parsers (need clang); `make fuzz
 # FUZZ_TIME=600` fuzzes each for ten minutes, new inputs in
