@@ -3,6 +3,7 @@
  * and reading files is allowed: the fds it keeps, its ids and groups, its
  * rlimits, the files it binds and the FUSE mounts it detaches. */
 #include "core/runner/sandbox_int.h"
+#include "core/runner/mountinfo.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -90,27 +91,8 @@ static void set_rlimits(const struct runner_limits *lim, struct sb_child *x)
 	}
 }
 
-/* "\\040" and friends in /proc/self/mountinfo back to bytes, in place. */
-static void mountinfo_unescape(char *s)
-{
-	char *d = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
-		    s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
-			*d++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 |
-				      (s[3] - '0'));
-			s += 3;
-		} else {
-			*d++ = *s;
-		}
-	}
-	*d = '\0';
-}
-
 /* The mount points of every FUSE filesystem (this daemon's mount among
- * them), from /proc/self/mountinfo: "ID PARENT MAJ:MIN ROOT POINT OPTS
- * [TAGS...] - FSTYPE SOURCE SUPEROPTS". */
+ * them), from /proc/self/mountinfo. */
 static int fuse_mounts(struct sandbox_strv *out)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
@@ -121,24 +103,13 @@ static int fuse_mounts(struct sandbox_strv *out)
 	if (!f)
 		return 0;	/* no /proc: nothing we can do here */
 	while (!rc && getline(&line, &cap, f) > 0) {
-		char *save = NULL, *tok, *point = NULL;
-		int field = 0, after_dash = 0;
+		struct mountinfo mi;
 
-		for (tok = strtok_r(line, " \n", &save); tok;
-		     tok = strtok_r(NULL, " \n", &save), field++) {
-			if (field == 4)
-				point = tok;
-			if (after_dash) {
-				if (point && (!strcmp(tok, "fuse") ||
-					      !strncmp(tok, "fuse.", 5))) {
-					mountinfo_unescape(point);
-					rc = sandbox_strv_add(out, point);
-				}
-				break;
-			}
-			if (field > 5 && !strcmp(tok, "-"))
-				after_dash = 1;
-		}
+		if (mountinfo_parse(line, &mi))
+			continue;
+		if (!strcmp(mi.fstype, "fuse") ||
+		    !strncmp(mi.fstype, "fuse.", 5))
+			rc = sandbox_strv_add(out, mi.point);
 	}
 	free(line);
 	fclose(f);
