@@ -225,7 +225,7 @@ limits_suite()
 	if [ -n "$MEMCG" ]; then
 		grown=$(grown_mb)
 		echo "# $mode: the daemon and its nodes grew by $grown MB at their peak"
-		# the monitor looks every 0.1 s (0.02 s past half the limit):
+		# the monitor looks every 0.05 s (0.01 s past a quarter):
 		# the node may be over between two looks
 		t_eq "$mode: the host gave the node its 256 MB and at most $slack MB more" yes \
 			"$([ "$grown" -lt $((256 + slack)) ] && echo yes || echo "no: $grown MB")"
@@ -265,7 +265,7 @@ t_eq "cgroup: its groups are removed when it stops" "" \
 lfs_config "jobs = 3" "node_cgroup = off"
 lfs_mount || { t_fail "remount"; t_done; exit 1; }
 t_eq "the start-up log says a monitor caps the nodes" yes \
-	"$(grep -q "node limits: memory_mb caps the sum over a node's processes (measured every 0.1 s) and each one's address space; procs caps a node's processes (RLIMIT_NPROC in its user namespace, set by /usr/bin/prlimit); no cgroup: node_cgroup = off" "$T_TMP/daemon.log" && echo yes)"
+	"$(grep -q "node limits: memory_mb caps the sum over a node's processes (measured every 0.05 s) and each one's address space; procs caps a node's processes (RLIMIT_NPROC in its user namespace, set by /usr/bin/prlimit); no cgroup: node_cgroup = off" "$T_TMP/daemon.log" && echo yes)"
 t_eq "off: no group is made" "" "$(daemon_groups)"
 limits_suite monitor 512
 lfs_umount

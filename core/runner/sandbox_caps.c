@@ -32,7 +32,7 @@ int sandbox_setup(int use_cgroup, int require, char *desc, size_t desclen)
 	mem = cgroup_has(CGROUP_MEMORY) ?
 		      "memory_mb caps all of a node's memory (its cgroup)" :
 		      "memory_mb caps the sum over a node's processes "
-		      "(measured every 0.1 s) and each one's address space";
+		      "(measured every 0.05 s) and each one's address space";
 	if (cgroup_has(CGROUP_PIDS))
 		procs = "procs caps a node's processes (its cgroup)";
 	else if (access(SB_PRLIMIT, X_OK) == 0)
@@ -111,8 +111,8 @@ int sb_caps_check(struct sb_caps *c, pid_t root, double now)
 		return 0;
 	rc = sb_memmon_check(&c->mm, root, &total);
 	/* Closer to the limit, look more often. */
-	if (total > c->limit / 2)
-		c->next = now + SB_MEM_TICK_S / 5;
+	if (total > c->limit / 4)
+		c->next = now + SB_MEM_FAST_S;
 	if (rc > 0) {
 		log_debug("sandbox: the node's processes use %llu MB together, "
 			  "over %llu MB: killing it",
