@@ -1189,8 +1189,8 @@ static void test_file_inputs(const char *parent)
 	rmdir(dir);
 }
 
-/* Several processes that fork a memory hog each: the node as a whole is
- * over its limit, no process alone is. */
+/* Four children of 60 MB each: the node as a whole is over its limit of
+ * 128 MB, no process alone is (python and 60 MB fit in RLIMIT_AS). */
 static void test_forking_hog(void)
 {
 	static const char md_hog[] = PY_HEAD("Forkhog")
@@ -1200,7 +1200,7 @@ static void test_forking_hog(void)
 		"        pid = os.fork()\n"
 		"        if pid == 0:\n"
 		"            try:\n"
-		"                b = bytearray(100 << 20)\n"
+		"                b = bytearray(60 << 20)\n"
 		"                time.sleep(5)\n"
 		"            finally:\n"
 		"                os._exit(0)\n"
@@ -1222,14 +1222,14 @@ static void test_forking_hog(void)
 
 	l.memory_mb = 128;
 	run(md_hog, NULL, &l, &r);
-	expect_limit(&r, "four children of 100 MB", "memory limit 128 MB "
+	expect_limit(&r, "four children of 60 MB", "memory limit 128 MB "
 		     "exceeded", 4);
 	CHECK(r.res.mem_peak_kb > 64 << 10,
-	      "four children of 100 MB: the node's peak is measured (%llu "
+	      "four children of 60 MB: the node's peak is measured (%llu "
 	      "kB)", (unsigned long long)r.res.mem_peak_kb);
 	if (cgroup)
 		CHECK(r.res.mem_peak_kb <= 128 << 10,
-		      "four children of 100 MB: the cgroup held the node to "
+		      "four children of 60 MB: the cgroup held the node to "
 		      "128 MB (peak %llu kB)",
 		      (unsigned long long)r.res.mem_peak_kb);
 	done(&r);
