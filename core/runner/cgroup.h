@@ -14,7 +14,8 @@
  *   - cgroup v1: a group in the memory hierarchy and one in the pids
  *     hierarchy, each where it is mounted (either may be missing).
  * The daemon holds an flock(2) on its groups while it lives; groups of
- * daemons that are gone (no lock) are emptied and removed at start-up.
+ * daemons that are gone (no lock) are emptied and removed at start-up
+ * (and "<name>.daemon", which the daemon cannot leave, with them).
  *
  * Each node then gets "node-<n>" in each of the daemon's groups, with
  *   - v2: memory.max, memory.swap.max 0, memory.oom.group 1 (the kernel

@@ -123,7 +123,7 @@ int runner_work_remove(const char *work);
  * left by dead daemons are removed); otherwise a monitor sums each node's
  * memory from /proc and kills it when over, and procs is RLIMIT_NPROC
  * counted in the sandbox's user namespace. With `require`, fails with
- * -ENOTSUP when no cgroup can be made. `desc` says which, for the log.
+ * -ENOTSUP when no memory cgroup can be made. `desc` says which, for the log.
  * Without this call, no cgroup is used. Returns the cgroup version in
  * use (0: none), or -ENOTSUP. */
 int runner_setup(int use_cgroup, int require, char *desc, size_t desclen);

@@ -136,7 +136,7 @@ struct sandbox_result {
 /* Choose how nodes are capped as a whole, once at start-up before any
  * thread runs a sandbox: with `use_cgroup`, a cgroup per node when the
  * daemon can make one (cgroup_setup()), the monitor otherwise; with
- * `require` too, -ENOTSUP when it cannot. `desc` says what was chosen
+ * `require` too, -ENOTSUP when it cannot make a memory cgroup. `desc` says what was chosen
  * and why, for the log. Without this call, sandbox_run() uses no
  * cgroup. Returns the cgroup version in use (0: none) or -ENOTSUP. */
 int sandbox_setup(int use_cgroup, int require, char *desc, size_t desclen);

@@ -24,9 +24,10 @@ int sandbox_setup(int use_cgroup, int require, char *desc, size_t desclen)
 
 	caps_mode.cgroup = use_cgroup ? cgroup_setup(cgdesc, sizeof(cgdesc)) :
 					0;
-	if (!caps_mode.cgroup && require) {
-		snprintf(desc, desclen, "node_cgroup = on, but no cgroup can "
-			 "be made for the nodes: %s", cgdesc);
+	if (require && !cgroup_has(CGROUP_MEMORY)) {
+		snprintf(desc, desclen, "node_cgroup = on, but no memory cgroup "
+			 "can be made for the nodes: %s", cgdesc);
+		sandbox_teardown();
 		return -ENOTSUP;
 	}
 	mem = cgroup_has(CGROUP_MEMORY) ?

@@ -17,8 +17,8 @@
  *   node_cgroup = auto        how memory_mb and procs cap a node as a
  *                             whole: auto (a cgroup per node when the
  *                             daemon can make one, else a monitor), on
- *                             (a cgroup or refuse to start), off (the
- *                             monitor)
+ *                             (a memory cgroup or refuse to start), off
+ *                             (the monitor)
  *   limit_timeout_s = 60      a node's default limits (timeout_s,
  *   max_timeout_s = 600       cpu_s, memory_mb, procs, file_mb,
  *                             output_mb), and the most a skill or a

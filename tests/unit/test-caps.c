@@ -333,8 +333,8 @@ static void as_nobody(void *arg)
 	sandbox_teardown();
 	CHECK_INT_EQ(-ENOTSUP, sandbox_setup(1, 1, desc, sizeof(desc)),
 		     "not root, on: refused");
-	CHECK(!strncmp(desc, "node_cgroup = on, but no cgroup can be made",
-		       43), "saying so: %s", desc);
+	CHECK(!strncmp(desc, "node_cgroup = on, but no memory cgroup can be "
+		       "made", 47), "saying so: %s", desc);
 	sandbox_teardown();
 }
 
