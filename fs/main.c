@@ -3,6 +3,7 @@
 #include "core/store/blob_local.h"
 #include "core/util/config.h"
 #include "core/run/engine.h"
+#include "core/runner/runner.h"
 #include "core/ns/ident.h"
 #include "core/util/log.h"
 #include "core/ns/ns.h"
@@ -139,6 +140,7 @@ static int serve(struct fuse_args *args, struct fuse_cmdline_opts *opts,
 	struct blob *blob = NULL;
 	struct fs fs = { NULL, cfg };
 	struct engine *engine = NULL;
+	char desc[4096];
 	int rc, status = 1;
 
 	log_set_level((enum log_level)cfg->log_level);
@@ -175,12 +177,24 @@ static int serve(struct fuse_args *args, struct fuse_cmdline_opts *opts,
 	fuse_daemonize(opts->foreground);
 	if (!opts->foreground)
 		log_to_syslog("llmunixfs");
+	/* After the fork of fuse_daemonize() (the cgroups are named after
+	 * the daemon's pid), before the engine's threads. */
+	rc = runner_setup(cfg->node_cgroup != CONFIG_CGROUP_OFF,
+			  cfg->node_cgroup == CONFIG_CGROUP_ON, desc,
+			  sizeof(desc));
+	if (rc < 0) {
+		log_err("%s", desc);
+		fuse_session_unmount(se);
+		goto out_signals;
+	}
+	log_info("%s", desc);
 	/* Threads after the fork of fuse_daemonize(): they would not
 	 * survive it. */
 	rc = engine_new(&engine, cfg, fs_wait_notify, &fs);
 	if (rc) {
 		log_err("starting the run engine in '%s': %s", cfg->state_dir,
 			strerror(-rc));
+		runner_teardown();
 		fuse_session_unmount(se);
 		goto out_signals;
 	}
@@ -194,6 +208,7 @@ static int serve(struct fuse_args *args, struct fuse_cmdline_opts *opts,
 	 * may have been parked again: the workers are gone now. */
 	fs_wait_stop();
 	ns_set_engine(fs.ns, NULL);
+	runner_teardown();	/* no node runs any more */
 	/* A signal number means SIGTERM or SIGINT asked us to stop. */
 	status = rc < 0 ? 1 : 0;
 	if (rc < 0)

@@ -426,7 +426,7 @@ static void refine(struct runner_ctx *c)
 		return;
 	}
 	stderr_ends(c, &b);	/* read once for the three looks */
-	if (c->job->lim.procs && says(&b, pat_procs))
+	if (c->job->lim.procs && (c->sb.procs_refused || says(&b, pat_procs)))
 		c->kind = RUNNER_KIND_PROCS;
 	else if (says(&b, pat_memory))
 		c->kind = RUNNER_KIND_MEMORY;
@@ -792,6 +792,7 @@ static int classify(struct runner_ctx *c, const struct runner_ops *ops,
 	res->user_s = sb->user_s;
 	res->sys_s = sb->sys_s;
 	res->max_rss_kb = sb->max_rss_kb;
+	res->mem_peak_kb = sb->mem_peak >> 10;
 	bwrap = bwrap_failed(c, bw, sizeof(bw));	/* reads stderr once */
 	if (sb->setup_procs || (bwrap && strstr(bw, "Resource temporarily"))) {
 		/* RLIMIT_NPROC counts the user's processes everywhere. */
@@ -809,8 +810,13 @@ static int classify(struct runner_ctx *c, const struct runner_ops *ops,
 		snprintf(head, sizeof(head), "output limit %llu MB exceeded",
 			 (unsigned long long)l->output_mb);
 		return set_error(res, RUNNER_LIMIT, head, NULL);
+	case SANDBOX_MEMORY:
+		snprintf(head, sizeof(head), "memory limit %llu MB exceeded",
+			 (unsigned long long)l->memory_mb);
+		return set_error(res, RUNNER_LIMIT, head, NULL);
 	case SANDBOX_TIMEOUT:
-		if (l->procs && stderr_says(c, pat_procs))
+		if (l->procs &&
+		    (sb->procs_refused || stderr_says(c, pat_procs)))
 			snprintf(head, sizeof(head), "timeout after %g s "
 				 "(process limit %llu reached)", l->timeout_s,
 				 (unsigned long long)l->procs);
@@ -982,6 +988,16 @@ out:
 	sandbox_strv_release(&rels);
 	buf_release(&c.msg);
 	return rc;
+}
+
+int runner_setup(int use_cgroup, int require, char *desc, size_t desclen)
+{
+	return sandbox_setup(use_cgroup, require, desc, desclen);
+}
+
+void runner_teardown(void)
+{
+	sandbox_teardown();
 }
 
 int runner_available(enum skill_runner r, char *err, size_t errlen)

@@ -29,12 +29,13 @@
 
 #include "core/skill/skill.h"
 
-/* Effective limits of one node; 0 means "no limit" only for procs. */
+/* Effective limits of one node; 0 means "no limit" only for procs.
+ * memory_mb and procs cap the node as a whole (runner_setup()). */
 struct runner_limits {
 	double timeout_s;	/* wall time */
-	double cpu_s;		/* RLIMIT_CPU */
-	uint64_t memory_mb;	/* RLIMIT_AS */
-	uint64_t procs;		/* RLIMIT_NPROC */
+	double cpu_s;		/* RLIMIT_CPU, each process */
+	uint64_t memory_mb;	/* all its processes together */
+	uint64_t procs;		/* its processes and threads */
 	uint64_t file_mb;	/* largest file, and all files in /work */
 	uint64_t output_mb;	/* stdout + stderr captured */
 };
@@ -83,7 +84,10 @@ struct runner_result {
 	int signal;		/* or 0 */
 	struct timespec start, end;	/* CLOCK_REALTIME */
 	double user_s, sys_s;
-	long max_rss_kb;
+	long max_rss_kb;	/* the largest process's peak */
+	uint64_t mem_peak_kb;	/* all processes together, as memory_mb
+				 * counts them (the cgroup's peak, or the
+				 * monitor's highest sum); 0 unknown */
 };
 
 struct runner_ctl;	/* cancellation handle, one per running node */
@@ -111,6 +115,20 @@ int runner_copy_out(const char *work, const char *dest, size_t max_files,
  * without following links and whatever the code left there; also used
  * for run records, the cache and the trash. 0 when it is gone. */
 int runner_work_remove(const char *work);
+
+/* How memory_mb and procs cap a node as a whole, chosen once at start-up
+ * before any runner_run() and before other threads (configuration key
+ * node_cgroup): with `use_cgroup`, a cgroup per node under the daemon's
+ * own cgroup when it can make one (v2, or v1 memory and pids; groups
+ * left by dead daemons are removed); otherwise a monitor sums each node's
+ * memory from /proc and kills it when over, and procs is RLIMIT_NPROC
+ * counted in the sandbox's user namespace. With `require`, fails with
+ * -ENOTSUP when no memory cgroup can be made. `desc` says which, for the log.
+ * Without this call, no cgroup is used. Returns the cgroup version in
+ * use (0: none), or -ENOTSUP. */
+int runner_setup(int use_cgroup, int require, char *desc, size_t desclen);
+/* At exit, once no node runs: remove the daemon's cgroups. */
+void runner_teardown(void);
 
 /* Whether this machine can run `r` at all: 0, or -ENOENT with `err`
  * naming what is missing ("python3 is not installed"). */

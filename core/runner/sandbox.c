@@ -334,13 +334,15 @@ int sandbox_run(const struct sandbox_spec *sp, struct sandbox_ctl *ctl,
 	struct sb_fds f = { { -1, -1 }, { -1, -1 }, { -1, -1 }, { -1, -1 },
 			    -1, -1, -1 };
 	struct sb_child x;
+	struct sb_caps caps;
 	struct sb_mon m;
 	int root = geteuid() == 0, rc;
 
 	memset(res, 0, sizeof(*res));
 	memset(&x, 0, sizeof(x));
 	res->exit_code = -1;
-	sb_mon_init(&m, sp, ctl);
+	sb_caps_init(&caps);
+	sb_mon_init(&m, sp, ctl, &caps);
 	sandbox_strv_init(&argv);
 	sandbox_strv_init(&env);
 	for (int i = 0; i < 4; i++)
@@ -361,9 +363,10 @@ int sandbox_run(const struct sandbox_spec *sp, struct sandbox_ctl *ctl,
 	}
 	if (rc)
 		goto out;
-	if ((rc = sb_build_argv(sp, &f, root, &argv)) ||
+	if ((rc = sb_caps_prepare(&caps, sp->lim)) ||
+	    (rc = sb_build_argv(sp, &f, root, caps.nproc, &argv)) ||
 	    (rc = sb_build_env(sp, &env)) ||
-	    (rc = sb_prepare_child(sp, root, &f, &x, mnt)))
+	    (rc = sb_prepare_child(sp, root, &caps, &f, &x, mnt)))
 		goto out;
 	x.argv = argv.v;
 	x.envp = env.v;
@@ -386,6 +389,7 @@ out:
 		snprintf(res->setup_err, sizeof(res->setup_err),
 			 "cannot start the sandbox: %s", strerror(-rc));
 	sb_mon_release(&m);
+	sb_caps_release(&caps);
 	fds_release(&f);
 	free(x.groups);
 	sandbox_strv_release(&argv);

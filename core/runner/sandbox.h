@@ -2,8 +2,9 @@
  * limits (DESIGN.md section 5), and the work folder it writes into. Used by
  * the runners (runner.c); nothing else needs it.
  *
- * The tree: the daemon forks; the child drops to the user (groups, gid,
- * uid, checked), sets the rlimits and execs /usr/bin/bwrap, which makes new
+ * The tree: the daemon forks; the child joins the node's cgroup, drops to
+ * the user (groups, gid, uid, checked), sets the rlimits and execs
+ * /usr/bin/bwrap, which makes new
  * namespaces (user, mount, pid, net unless asked, ipc, uts, cgroup) and
  * runs the command as pid 1 of its pid namespace (--as-pid-1), so that
  * when the command ends or is killed, every process of the sandbox is
@@ -15,6 +16,19 @@
  * /proc, a minimal /dev, /tmp and /dev/shm as tmpfs of file_mb, and the
  * work folder as /work (its cwd and HOME). Never /home, /root, /var, the
  * host's /tmp or the daemon's state.
+ *
+ * Limits on the node as a whole (sandbox_setup()): with a cgroup per node
+ * (cgroup.h), memory_mb is its memory.max (v2) or memory.limit_in_bytes
+ * (v1): every page of the node together, files in its tmpfs included,
+ * and the kernel's OOM killer in the node makes it fail with the memory
+ * limit; procs + 1 (bwrap) is its pids.max. Without a memory cgroup, a
+ * monitor sums the node's memory every SB_MEM_TICK_S (sandbox_mem.c) and
+ * kills it when over, and memory_mb stays each process's RLIMIT_AS. The
+ * cgroup replaces RLIMIT_AS, which counts address space (glibc's arenas,
+ * Go, Java and V8 reserve gigabytes they never touch), not memory.
+ * Without a pids cgroup, procs is RLIMIT_NPROC set by SB_PRLIMIT inside
+ * the sandbox: from Linux 5.14 the kernel counts it in the sandbox's own
+ * user namespace, so the user's other processes do not count.
  *
  * Thread-safety: sandbox_run() may run in many threads at once; each
  * sandbox_ctl is used by one sandbox_run() and any number of cancellers.
@@ -94,6 +108,8 @@ enum sandbox_end {
 	SANDBOX_TIMEOUT,	/* killed at lim->timeout_s */
 	SANDBOX_OUTPUT,		/* killed past lim->output_mb */
 	SANDBOX_CANCELLED,	/* killed by sandbox_ctl_cancel() */
+	SANDBOX_MEMORY,		/* over lim->memory_mb, all its processes
+				 * together: killed */
 };
 
 struct sandbox_result {
@@ -105,13 +121,27 @@ struct sandbox_result {
 	struct timespec start, stop;	/* CLOCK_REALTIME */
 	double wall_s;
 	double user_s, sys_s;		/* every process of the sandbox */
-	long max_rss_kb;
+	long max_rss_kb;		/* its largest process */
+	uint64_t mem_peak;		/* bytes, all of its processes
+					 * together, as capped by
+					 * memory_mb; 0 when unknown */
+	int procs_refused;		/* the pids cgroup refused a fork */
 	uint64_t out_bytes;		/* stdout + stderr, all of it */
 	/* Not empty when the sandbox could not be started; then nothing
 	 * else is set but start and stop. */
 	char setup_err[512];
 	int setup_procs;	/* ... because of the process limit */
 };
+
+/* Choose how nodes are capped as a whole, once at start-up before any
+ * thread runs a sandbox: with `use_cgroup`, a cgroup per node when the
+ * daemon can make one (cgroup_setup()), the monitor otherwise; with
+ * `require` too, -ENOTSUP when it cannot make a memory cgroup. `desc` says what was chosen
+ * and why, for the log. Without this call, sandbox_run() uses no
+ * cgroup. Returns the cgroup version in use (0: none) or -ENOTSUP. */
+int sandbox_setup(int use_cgroup, int require, char *desc, size_t desclen);
+/* At exit, once no sandbox runs: remove the daemon's cgroups. */
+void sandbox_teardown(void);
 
 /* Run spec->argv in a sandbox and wait for it (or for the timeout, the
  * output cap, a cancel) while copying its stdout and stderr into the

@@ -176,7 +176,7 @@ out:
 }
 
 int sb_build_argv(const struct sandbox_spec *sp, const struct sb_fds *f,
-		  int root, struct sandbox_strv *a)
+		  int root, uint64_t nproc, struct sandbox_strv *a)
 {
 	uint64_t tmp_bytes = sb_mib(sp->lim->file_mb);
 	int rc = 0;
@@ -223,6 +223,12 @@ int sb_build_argv(const struct sandbox_spec *sp, const struct sb_fds *f,
 	ADD(a, "--info-fd");
 	ADDF(a, "%d", f->info[1]);
 	ADD(a, "--");
+	if (nproc) {
+		ADD(a, SB_PRLIMIT);
+		ADDF(a, "--nproc=%llu:%llu", (unsigned long long)nproc,
+		     (unsigned long long)nproc);
+		ADD(a, "--");
+	}
 	for (char *const *p = sp->argv; *p; p++)
 		ADD(a, *p);
 out:

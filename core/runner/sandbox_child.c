@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 static const char *const step_names[] = {
+	[STEP_CGROUP] = "cannot join the node's cgroup",
 	[STEP_DUP] = "cannot set up stdin/stdout/stderr",
 	[STEP_UNSHARE] = "cannot make a mount namespace",
 	[STEP_PRIVATE] = "cannot make the mounts private",
@@ -113,6 +114,10 @@ void sb_child_main(const struct sb_child *x)
 		if (s != SIGKILL && s != SIGSTOP)
 			sigaction(s, &x->dfl, NULL);	/* fails for some */
 	sigprocmask(SIG_SETMASK, &x->empty, NULL);
+
+	/* First, while still root: whatever follows is the node's. */
+	if (x->cg && cgroup_node_join(x->cg))
+		child_fail(x, STEP_CGROUP);
 
 	if (dup2(x->in_fd, 0) < 0 || dup2(x->out_fd, 1) < 0 ||
 	    dup2(x->err_fd, 2) < 0)

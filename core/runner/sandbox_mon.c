@@ -31,11 +31,12 @@ double sb_mono_now(void)
 }
 
 void sb_mon_init(struct sb_mon *m, const struct sandbox_spec *sp,
-		 struct sandbox_ctl *ctl)
+		 struct sandbox_ctl *ctl, struct sb_caps *caps)
 {
 	memset(m, 0, sizeof(*m));
 	m->sp = sp;
 	m->ctl = ctl;
+	m->caps = caps;
 	m->pidfd = m->inner_fd = m->info = -1;
 	m->rd[0] = m->rd[1] = m->file[0] = m->file[1] = -1;
 	buf_init(&m->infobuf, 4096);
@@ -238,6 +239,8 @@ static void mon_timers(struct sb_mon *m, double now)
 {
 	if (!m->killed && now >= m->deadline)
 		mon_kill(m, SANDBOX_TIMEOUT);
+	if (!m->killed && sb_caps_check(m->caps, m->pid, now))
+		mon_kill(m, SANDBOX_MEMORY);
 	/* A pid 1 without a TERM handler yet (python still starting)
 	 * ignores TERM: say it again until it listens or time is up. */
 	if (!m->killed && m->term_sent && now >= m->term_again &&
@@ -269,6 +272,9 @@ static int mon_wait_ms(const struct sb_mon *m, double now)
 		wait_ms = t;
 	if (m->force_at > 0 && (t = ms_until(now, m->force_at)) >= 0 &&
 	    t < wait_ms)
+		wait_ms = t;
+	if (!m->killed &&
+	    (t = ms_until(now, sb_caps_next(m->caps))) >= 0 && t < wait_ms)
 		wait_ms = t;
 	return wait_ms;
 }
@@ -393,5 +399,6 @@ void sb_mon_finish(struct sb_mon *m, struct sandbox_result *res)
 	res->wall_s = sb_mono_now() - m->t0;
 	fill_status(res, status, &ru);
 	res->end = m->end;
+	sb_caps_finish(m->caps, res);
 	res->out_bytes = m->total;
 }

@@ -3,6 +3,7 @@
  * and reading files is allowed: the fds it keeps, its ids and groups, its
  * rlimits, the files it binds and the FUSE mounts it detaches. */
 #include "core/runner/sandbox_int.h"
+#include "core/runner/mountinfo.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -51,7 +52,11 @@ static int user_groups(const struct sandbox_spec *sp, gid_t **out,
 	return 0;
 }
 
-static void set_rlimits(const struct runner_limits *lim, struct sb_child *x)
+/* memory_mb is RLIMIT_AS unless the node's cgroup caps its memory; procs
+ * is RLIMIT_NPROC only when neither the node's cgroup nor SB_PRLIMIT in
+ * the sandbox does (then it counts all of the user's processes). */
+static void set_rlimits(const struct runner_limits *lim,
+			const struct sb_caps *caps, struct sb_child *x)
 {
 	static const int res[SB_NRLIM] = {
 		RLIMIT_AS, RLIMIT_CPU, RLIMIT_NPROC, RLIMIT_FSIZE, RLIMIT_CORE,
@@ -65,11 +70,15 @@ static void set_rlimits(const struct runner_limits *lim, struct sb_child *x)
 		cpu = 1e9;
 	if (cpu > (double)(rlim_t)cpu)	/* round up, without libm */
 		cpu = (double)((rlim_t)cpu + 1);
-	want[0][0] = want[0][1] = lim->memory_mb ? sb_mib(lim->memory_mb) :
-						   RLIM_INFINITY;
+	want[0][0] = want[0][1] = lim->memory_mb && !caps->mem_cg ?
+					  sb_mib(lim->memory_mb) :
+					  RLIM_INFINITY;
 	want[1][0] = (rlim_t)cpu;
 	want[1][1] = (rlim_t)cpu + 1;
-	want[2][0] = want[2][1] = lim->procs ? lim->procs : RLIM_INFINITY;
+	want[2][0] = want[2][1] = lim->procs && !caps->pids_cg &&
+					  !caps->nproc ?
+					  lim->procs :
+					  RLIM_INFINITY;
 	want[3][0] = want[3][1] = sb_mib(lim->file_mb);
 	want[4][0] = want[4][1] = 0;
 	for (int i = 0; i < SB_NRLIM; i++) {
@@ -90,27 +99,8 @@ static void set_rlimits(const struct runner_limits *lim, struct sb_child *x)
 	}
 }
 
-/* "\\040" and friends in /proc/self/mountinfo back to bytes, in place. */
-static void mountinfo_unescape(char *s)
-{
-	char *d = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
-		    s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
-			*d++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 |
-				      (s[3] - '0'));
-			s += 3;
-		} else {
-			*d++ = *s;
-		}
-	}
-	*d = '\0';
-}
-
 /* The mount points of every FUSE filesystem (this daemon's mount among
- * them), from /proc/self/mountinfo: "ID PARENT MAJ:MIN ROOT POINT OPTS
- * [TAGS...] - FSTYPE SOURCE SUPEROPTS". */
+ * them), from /proc/self/mountinfo. */
 static int fuse_mounts(struct sandbox_strv *out)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
@@ -121,24 +111,13 @@ static int fuse_mounts(struct sandbox_strv *out)
 	if (!f)
 		return 0;	/* no /proc: nothing we can do here */
 	while (!rc && getline(&line, &cap, f) > 0) {
-		char *save = NULL, *tok, *point = NULL;
-		int field = 0, after_dash = 0;
+		struct mountinfo mi;
 
-		for (tok = strtok_r(line, " \n", &save); tok;
-		     tok = strtok_r(NULL, " \n", &save), field++) {
-			if (field == 4)
-				point = tok;
-			if (after_dash) {
-				if (point && (!strcmp(tok, "fuse") ||
-					      !strncmp(tok, "fuse.", 5))) {
-					mountinfo_unescape(point);
-					rc = sandbox_strv_add(out, point);
-				}
-				break;
-			}
-			if (field > 5 && !strcmp(tok, "-"))
-				after_dash = 1;
-		}
+		if (mountinfo_parse(line, &mi))
+			continue;
+		if (!strcmp(mi.fstype, "fuse") ||
+		    !strncmp(mi.fstype, "fuse.", 5))
+			rc = sandbox_strv_add(out, mi.point);
 	}
 	free(line);
 	fclose(f);
@@ -174,8 +153,8 @@ static void child_fds(const struct sb_fds *f, struct sb_child *x)
 }
 
 int sb_prepare_child(const struct sandbox_spec *sp, int root,
-		     struct sb_fds *f, struct sb_child *x,
-		     struct sandbox_strv *mnt)
+		     const struct sb_caps *caps, struct sb_fds *f,
+		     struct sb_child *x, struct sandbox_strv *mnt)
 {
 	int rc = 0;
 
@@ -188,7 +167,8 @@ int sb_prepare_child(const struct sandbox_spec *sp, int root,
 	memset(&x->dfl, 0, sizeof(x->dfl));
 	x->dfl.sa_handler = SIG_DFL;
 	sigemptyset(&x->empty);
-	set_rlimits(sp->lim, x);
+	x->cg = caps->cg.made ? &caps->cg : NULL;
+	set_rlimits(sp->lim, caps, x);
 	if (root && (rc = user_groups(sp, &x->groups, &x->ngroups)))
 		return rc;
 	/* The sources (checked to be files by open_fds()), room for their

@@ -223,6 +223,25 @@ static int parse_bool(int *out, const char *key, const char *value,
 	return -EINVAL;
 }
 
+static int parse_cgroup(int *out, const char *value, const char *where,
+			char *err, size_t errlen)
+{
+	static const char *const names[] = {
+		[CONFIG_CGROUP_AUTO] = "auto", [CONFIG_CGROUP_ON] = "on",
+		[CONFIG_CGROUP_OFF] = "off",
+	};
+
+	for (int i = 0; i < 3; i++) {
+		if (!strcmp(value, names[i])) {
+			*out = i;
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "%s: node_cgroup: '%s' is not auto, on or off",
+		 where, value);
+	return -EINVAL;
+}
+
 static int parse_count(double *out, const char *key, const char *value,
 		       double max, const char *where, char *err, size_t errlen)
 {
@@ -352,6 +371,8 @@ int config_set(struct config *c, const char *key, const char *value,
 		return parse_level(&c->log_level, value, where, err, errlen);
 	if (strcmp(key, "network") == 0)
 		return parse_bool(&c->network, key, value, where, err, errlen);
+	if (strcmp(key, "node_cgroup") == 0)
+		return parse_cgroup(&c->node_cgroup, value, where, err, errlen);
 	if (strcmp(key, "jobs") == 0) {
 		double d;
 		int rc = parse_count(&d, key, value, CONFIG_MAX_JOBS, where,
@@ -382,7 +403,7 @@ int config_set(struct config *c, const char *key, const char *value,
 	snprintf(err, errlen, "%s: unknown key '%s' (expected teams, "
 		 "admin_group, users, storage, state, system_skills, "
 		 "entry_timeout, attr_timeout, max_file_size, log_level, "
-		 "jobs, network, limit_<limit>, max_<limit>, "
+		 "jobs, network, node_cgroup, limit_<limit>, max_<limit>, "
 		 "user_quota_mb or user_memory_mb)", where, key);
 	return -EINVAL;
 }

@@ -14,6 +14,11 @@
  *   log_level = info          error, warning, info or debug
  *   jobs = 2                  nodes run at once (default: the cores)
  *   network = no              whether a skill may ask for the network
+ *   node_cgroup = auto        how memory_mb and procs cap a node as a
+ *                             whole: auto (a cgroup per node when the
+ *                             daemon can make one, else a monitor), on
+ *                             (a memory cgroup or refuse to start), off
+ *                             (the monitor)
  *   limit_timeout_s = 60      a node's default limits (timeout_s,
  *   max_timeout_s = 600       cpu_s, memory_mb, procs, file_mb,
  *                             output_mb), and the most a skill or a
@@ -35,6 +40,8 @@
 #include "core/util/limits.h"
 
 #define CONFIG_MAX_LIST 64
+
+enum config_cgroup { CONFIG_CGROUP_AUTO, CONFIG_CGROUP_ON, CONFIG_CGROUP_OFF };
 #define CONFIG_MAX_JOBS 256
 
 struct config {
@@ -52,6 +59,7 @@ struct config {
 	int log_level;			/* enum log_level */
 	unsigned jobs;			/* 1..CONFIG_MAX_JOBS */
 	int network;			/* skills may ask for the network */
+	int node_cgroup;		/* enum config_cgroup */
 	double limit[SKILL_NLIMITS];	/* defaults, by enum skill_limit */
 	double limit_max[SKILL_NLIMITS];	/* ceilings */
 	uint64_t user_quota_mb;		/* per user, runs + cache; 0: none */

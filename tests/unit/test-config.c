@@ -214,6 +214,9 @@ static void test_errors(void)
 		     (const char *const[]){ "jobs", "whole", NULL });
 	expect_error("network maybe", "network = maybe\n", 1,
 		     (const char *const[]){ "network", "yes or no", NULL });
+	expect_error("node_cgroup sometimes", "node_cgroup = sometimes\n", 1,
+		     (const char *const[]){ "node_cgroup", "'sometimes'",
+					    "auto, on or off", NULL });
 	expect_error("negative limit", "limit_memory_mb = -5\n", 1,
 		     (const char *const[]){ "limit_memory_mb", "'-5'", NULL });
 	expect_error("unknown limit", "limit_colour = 5\n", 1,
@@ -380,6 +383,14 @@ static void test_run_keys(void)
 	CHECK_INT_EQ(0, config_set(&c, "network", "yes", "-o", err,
 				   sizeof(err)), "network = yes");
 	CHECK_INT_EQ(1, c.network, "the network may be asked for");
+	CHECK_INT_EQ(CONFIG_CGROUP_AUTO, c.node_cgroup,
+		     "node_cgroup is auto by default");
+	CHECK_INT_EQ(0, config_set(&c, "node_cgroup", "off", "-o", err,
+				   sizeof(err)), "node_cgroup = off");
+	CHECK_INT_EQ(CONFIG_CGROUP_OFF, c.node_cgroup, "node_cgroup is off");
+	CHECK_INT_EQ(0, config_set(&c, "node_cgroup", "on", "-o", err,
+				   sizeof(err)), "node_cgroup = on");
+	CHECK_INT_EQ(CONFIG_CGROUP_ON, c.node_cgroup, "node_cgroup is on");
 	CHECK_INT_EQ(0, config_set(&c, "limit_timeout_s", "5", "-o", err,
 				   sizeof(err)), "limit_timeout_s = 5");
 	CHECK(c.limit[SKILL_LIMIT_TIMEOUT_S] == 5, "the timeout is 5 s");

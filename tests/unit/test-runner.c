@@ -28,6 +28,7 @@
 
 static char top[256];
 static const char *base = top;	/* where run() makes its folders */
+static int cgroup;		/* runner_setup(): the cgroup version */
 static uid_t tuid;
 static gid_t tgid;
 static int seq;
@@ -818,8 +819,10 @@ static void test_memory_and_files(void)
 	run(md_mem, NULL, &l, &r);
 	expect_limit(&r, "10 GB allocation", "memory limit 256 MB exceeded",
 		     10);
-	CHECK(has(r.res.error, "MemoryError"),
-	      "10 GB allocation: with the traceback");
+	/* The cgroup's OOM killer leaves no traceback; RLIMIT_AS does. */
+	if (!cgroup)
+		CHECK(has(r.res.error, "MemoryError"),
+		      "10 GB allocation: with the traceback");
 	done(&r);
 
 	l = limits();
@@ -1453,17 +1456,87 @@ static void test_file_inputs(const char *parent)
 	rmdir(dir);
 }
 
-/* RLIMIT_NPROC counts the user's processes outside the sandbox too. */
+/* Four children of 60 MB each: the node as a whole is over its limit of
+ * 128 MB, no process alone is (python and 60 MB fit in RLIMIT_AS). */
+static void test_forking_hog(void)
+{
+	static const char md_hog[] = PY_HEAD("Forkhog")
+		"def execute(inputs):\n"
+		"    kids = []\n"
+		"    for i in range(4):\n"
+		"        pid = os.fork()\n"
+		"        if pid == 0:\n"
+		"            try:\n"
+		"                b = bytearray(60 << 20)\n"
+		"                time.sleep(5)\n"
+		"            finally:\n"
+		"                os._exit(0)\n"
+		"        kids.append(pid)\n"
+		"    for k in kids:\n"
+		"        os.waitpid(k, 0)\n"
+		"    return {'n': len(kids)}\n"
+		"```\n";
+	/* Address space is not memory: 4 GB reserved, never touched. */
+	static const char md_reserve[] = PY_HEAD("Reserve")
+		"import mmap\n"
+		"def execute(inputs):\n"
+		"    m = mmap.mmap(-1, 4 << 30)\n"
+		"    m[0] = 1\n"
+		"    return {'n': len(m)}\n"
+		"```\n";
+	struct runner_limits l = limits();
+	struct run r;
+
+	l.memory_mb = 128;
+	run(md_hog, NULL, &l, &r);
+	expect_limit(&r, "four children of 60 MB", "memory limit 128 MB "
+		     "exceeded", 4);
+	CHECK(r.res.mem_peak_kb > 64 << 10,
+	      "four children of 60 MB: the node's peak is measured (%llu "
+	      "kB)", (unsigned long long)r.res.mem_peak_kb);
+	if (cgroup)
+		CHECK(r.res.mem_peak_kb <= 128 << 10,
+		      "four children of 60 MB: the cgroup held the node to "
+		      "128 MB (peak %llu kB)",
+		      (unsigned long long)r.res.mem_peak_kb);
+	done(&r);
+
+	run(md_reserve, NULL, &l, &r);
+	if (cgroup) {
+		CHECK_OUTCOME(RUNNER_OK, &r, "4 GB reserved, 128 MB limit");
+	} else {
+		CHECK_OUTCOME(RUNNER_LIMIT, &r, "4 GB reserved, 128 MB limit "
+			      "(RLIMIT_AS)");
+	}
+	done(&r);
+}
+
+/* The user's processes outside the sandbox do not count against procs,
+ * only the node's own: the cgroup's pids.max, or RLIMIT_NPROC counted in
+ * the sandbox's user namespace. */
 static void test_busy_user(void)
 {
+	static const char md_forks[] = PY_HEAD("Forks")
+		"def execute(inputs):\n"
+		"    kids = []\n"
+		"    for i in range(inputs['n']):\n"
+		"        pid = os.fork()\n"
+		"        if pid == 0:\n"
+		"            time.sleep(0.5)\n"
+		"            os._exit(0)\n"
+		"        kids.append(pid)\n"
+		"    for k in kids:\n"
+		"        os.waitpid(k, 0)\n"
+		"    return {'n': len(kids)}\n"
+		"```\n";
 	char *argv[] = { "sleep", "30", NULL };
 	char *envp[] = { NULL };
 	struct runner_limits l = limits();
-	pid_t kids[3];
+	pid_t kids[40];
 	struct run r;
 
 	fflush(stdout);
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 40; i++) {
 		kids[i] = fork();
 		if (kids[i] == 0) {
 			if (setgroups(0, NULL) || setgid(tgid) || setuid(tuid))
@@ -1472,13 +1545,19 @@ static void test_busy_user(void)
 			_exit(127);
 		}
 	}
-	l.procs = 2;
-	run(md_add, "{\"a\": 1, \"b\": 2}", &l, &r);
-	CHECK_OUTCOME(RUNNER_LIMIT, &r, "busy user");
-	CHECK(has(r.res.error, "process limit 2 reached"),
-	      "busy user: 'process limit 2 reached'");
+	l.procs = 8;
+	run(md_forks, "{\"n\": 6}", &l, &r);
+	CHECK_OUTCOME(RUNNER_OK, &r, "busy user (40 processes), procs 8, six "
+		      "children");
+	CHECK(json_integer_value(out(&r, "n")) == 6,
+	      "busy user: the six children ran");
 	done(&r);
-	for (int i = 0; i < 3; i++) {
+	run(md_forks, "{\"n\": 20}", &l, &r);
+	CHECK_OUTCOME(RUNNER_LIMIT, &r, "busy user, procs 8, twenty children");
+	CHECK(has(r.res.error, "process limit 8 reached"),
+	      "busy user, twenty children: 'process limit 8 reached'");
+	done(&r);
+	for (int i = 0; i < 40; i++) {
 		if (kids[i] > 0) {
 			kill(kids[i], SIGKILL);
 			waitpid(kids[i], NULL, 0);
@@ -1626,9 +1705,25 @@ static int ensure_user(void)
 	return 0;
 }
 
+/* What depends on how a node is capped, again without a cgroup: the
+ * monitor and RLIMIT_NPROC in the sandbox. */
+static void test_without_cgroup(void)
+{
+	char desc[4096];
+
+	runner_teardown();
+	cgroup = runner_setup(0, 0, desc, sizeof(desc));
+	unit_note("%s", desc);
+	CHECK_INT_EQ(0, cgroup, "node_cgroup = off: no cgroup");
+	test_loop_and_bombs();
+	test_memory_and_files();
+	test_forking_hog();
+	test_busy_user();
+}
+
 int main(void)
 {
-	char err[256];
+	char err[256], desc[4096];
 	int fds;
 
 	log_set_level(LOG_LVL_ERR);
@@ -1648,6 +1743,8 @@ int main(void)
 	unit_note("running code as uid %u gid %u", (unsigned)tuid,
 		  (unsigned)tgid);
 	unit_tmpdir(top, sizeof(top), "runner");
+	cgroup = runner_setup(1, 0, desc, sizeof(desc));
+	unit_note("%s", desc);
 	fds = count_fds();
 	test_python_add();
 	test_python_exception();
@@ -1668,8 +1765,12 @@ int main(void)
 	test_file_inputs(top);
 	test_setup_errors();
 	test_parallel();
+	test_forking_hog();
 	test_busy_user();
 	CHECK_INT_EQ(fds, count_fds(), "no file descriptor leaked");
+	if (cgroup > 0)
+		test_without_cgroup();
+	runner_teardown();
 	test_non_root();
 	unit_rm_rf(top);
 	return unit_done();
