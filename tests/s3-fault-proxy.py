@@ -15,8 +15,13 @@ with one of the modes:
           server did the work, the client never hears of it)
   stall   waits STALL_SECONDS, then closes without an answer
 Each injected fault is appended to LOG_FILE as "MODE METHOD PATH".
+
+It also checks every request's SigV4 signature (scripts/s3sig.py), which
+s3rver does not: a request signed wrong gets 403 SignatureDoesNotMatch
+and a line "badsig WHY METHOD PATH"; a right one a line "signed METHOD".
 """
 import http.client
+import os
 import random
 import socket
 import struct
@@ -25,6 +30,11 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "scripts"))
+import s3sig  # noqa: E402
+
+SECRETS = {"S3RVER": "S3RVER"}
 UPSTREAM, CONTROL, PORT_FILE, LOG = (int(sys.argv[1]), sys.argv[2],
                                      sys.argv[3], sys.argv[4])
 log_lock = threading.Lock()
@@ -83,6 +93,14 @@ class Proxy(BaseHTTPRequestHandler):
     def handle_one(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
+        why = s3sig.check(self.command, self.path,
+                          {k.lower(): v for k, v in self.headers.items()},
+                          body, SECRETS)
+        if why:
+            note("badsig", why.replace(" ", "_"), self.command + " " +
+                 self.path)
+            return self.answer(403, "SignatureDoesNotMatch")
+        note("signed", self.command, "-")
         rate, modes, stall = control()
         mode = random.choice(modes) if modes and random.random() < rate \
             else None
@@ -120,7 +138,6 @@ def main():
     srv.daemon_threads = True
     with open(PORT_FILE + ".tmp", "w") as f:
         f.write("%d\n" % srv.server_address[1])
-    import os
     os.rename(PORT_FILE + ".tmp", PORT_FILE)
     srv.serve_forever()
 

@@ -3,7 +3,8 @@
 # filled as LLMos-Lite fills it, the objects and headers the daemon
 # writes, a lost state folder, the local copy of contents, a server that
 # stops and comes back, wrong credentials, secrets, a rename a crash
-# interrupted, and a proxy that makes a share of the requests fail.
+# interrupted, and a proxy that checks SigV4 signatures and makes a share
+# of the requests fail.
 # (The general suites run on S3 too: t-s3-suites.sh.)
 source "$(dirname "$0")/lib.sh"
 
@@ -241,9 +242,11 @@ python3 "$T_TMP/writer.py" "$A/flaky" 2 40 "$T_TMP/w2.log"
 python3 "$T_TMP/writer.py" "$A/flaky" 3 40 "$T_TMP/w3.log"
 echo "0 none" >"$CTL"
 t_eq "the first round, with no faults, was stored whole" 40 "$(grep -c '^ok' "$T_TMP/w1.log")"
+t_eq "every request carried a right SigV4 signature (checked by the proxy; s3rver does not)" \
+	"0 yes" "$(grep -c '^badsig' "$FAULTS") $(grep -q '^signed PUT' "$FAULTS" && echo yes)"
 t_check "faults were injected: 500, 503, reset and stall" \
 	sh -c "grep -q '^500' '$FAULTS' && grep -q '^503' '$FAULTS' && grep -q '^reset' '$FAULTS' && grep -q '^stall' '$FAULTS'"
-echo "# $(wc -l <"$FAULTS") faults injected; writer: $(cat "$T_TMP/w2.log" "$T_TMP/w3.log" | grep -c '^ok') acknowledged, $(cat "$T_TMP/w2.log" "$T_TMP/w3.log" | grep -c '^failed') reported failed"
+echo "# $(grep -vc '^signed' "$FAULTS") faults injected; writer: $(cat "$T_TMP/w2.log" "$T_TMP/w3.log" | grep -c '^ok') acknowledged, $(cat "$T_TMP/w2.log" "$T_TMP/w3.log" | grep -c '^failed') reported failed"
 # What the bucket holds, read past the proxy and the daemon.
 python3 - "$T_TMP" "$S3_PORT" "$BUCKET" "$STATE" <<'EOF' >"$T_TMP/verdict"
 import os, subprocess, sys

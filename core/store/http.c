@@ -221,9 +221,14 @@ static int retryable(int rc, long status)
 	return rc == -ETIMEDOUT || rc == -ECONNREFUSED || rc == -EIO;
 }
 
+/* The caller's headers, and a content type for a body (curl would say
+ * form data). curl's SigV4 signs every header of the list, also one
+ * written "Name:" to remove it, which is then not sent: so removals
+ * ("Expect:", saving a round trip for large bodies) only when not
+ * signing. */
 static int set_headers(struct curl_slist **list, const struct http_req *req)
 {
-	static const char *const ours[] = { "Expect:", "Accept:", NULL };
+	static const char *const unsigned_only[] = { "Expect:", NULL };
 	int has_type = 0;
 	struct curl_slist *l;
 
@@ -235,15 +240,16 @@ static int set_headers(struct curl_slist **list, const struct http_req *req)
 			return -ENOMEM;
 		*list = l;
 	}
-	for (size_t i = 0; ours[i]; i++) {
-		l = curl_slist_append(*list, ours[i]);
+	for (size_t i = 0; !req->aws_sigv4 && unsigned_only[i]; i++) {
+		l = curl_slist_append(*list, unsigned_only[i]);
 		if (!l)
 			return -ENOMEM;
 		*list = l;
 	}
-	if (!has_type) {
-		/* curl would say form data for a body. */
-		l = curl_slist_append(*list, "Content-Type:");
+	if (!has_type && strcmp(req->method, "GET") &&
+	    strcmp(req->method, "HEAD") && strcmp(req->method, "DELETE")) {
+		l = curl_slist_append(*list, "Content-Type: "
+				      "application/octet-stream");
 		if (!l)
 			return -ENOMEM;
 		*list = l;

@@ -76,9 +76,12 @@ int s3_list_all(struct blob_s3 *s, const char *prefix, size_t max,
 		/* SigV4 wants the parameters sorted and encoded. */
 		if (http_escape(etok, sizeof(etok), token, 0))
 			return -EIO;
-		snprintf(query, sizeof(query), "%s%s%slist-type=2%s&prefix=%s",
-			 *token ? "continuation-token=" : "", etok,
-			 *token ? "&" : "", maxk, epre);
+		if (snprintf(query, sizeof(query),
+			     "%s%s%slist-type=2%s&prefix=%s",
+			     *token ? "continuation-token=" : "", etok,
+			     *token ? "&" : "", maxk, epre) >=
+		    (int)sizeof(query))
+			return -ENAMETOOLONG;
 		http_resp_init(&r);
 		rc = s3_call(s, &c, &r);
 		if (!rc) {
