@@ -35,7 +35,7 @@ static int open_s3(struct blob **out, const struct config *cfg)
 	rc = blob_s3_open(&b, &o);
 	if (rc)
 		return rc;
-	if (snprintf(dir, sizeof(dir), "%s/cache", cfg->state_dir) >=
+	if (snprintf(dir, sizeof(dir), "%s/s3/content", cfg->state_dir) >=
 	    (int)sizeof(dir)) {
 		b->ops->free(b);
 		return -ENAMETOOLONG;
