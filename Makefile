@@ -123,7 +123,7 @@ FUZZ_FLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -I. $(PKG_CFLAGS) -g -O1 \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 # skill_xattr.c (built on blob.h) is not part of the parser.
 SKILL_SRC := $(filter-out core/skill/skill_xattr.c,$(filter core/skill/%.c,$(CORE_SRC))) \
-	     core/util/buf.c
+	     core/util/buf.c core/util/limits.c
 GRAPH_SRC := $(filter core/run/graph%.c,$(CORE_SRC)) $(SKILL_SRC)
 
 build/fuzz/fuzz-skill: tests/fuzz/fuzz-skill.c $(SKILL_SRC) $(CORE_HDR)

@@ -157,4 +157,58 @@ wait $writer
 t_eq "and her graph runs once she closes it" succeeded \
 	"$(as alice timeout 60 cat "$RUN/busy/wait" 2>&1)"
 
+# --- what users name and write cannot forge log lines nor drive a terminal ---
+strerror_of_create()
+{
+	as alice python3 -c 'import os, sys
+try:
+    os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o644)
+except OSError as e:
+    print(e.strerror)' "$1" 2>&1
+}
+t_eq "a run name with a newline is refused (EINVAL)" "Invalid argument" \
+	"$(strerror_of_create "$RUN/$(printf 'a\nb').json")"
+t_eq "so is one with an escape sequence" "Invalid argument" \
+	"$(strerror_of_create "$RUN/$(printf 'x\033[31m').json")"
+evil=$(printf 'evil\033[2J\033[31m')
+as alice sh -c "cat > '$MNT/user/alice/skills/$evil.md'" <<'EOF'
+---
+name: Evil
+description: Fails with a message that pretends to be the end of the run.
+type: python
+outputs:
+  - {name: y, type: number}
+---
+Lies.
+
+```python
+def execute(inputs):
+    raise ValueError("\n2026-01-01T00:00:00.000Z run succeeded in 0.001 s\x1b[0m")
+```
+EOF
+printf '{"nodes": [{"id": "e", "skill": "%s", "inputs": {}}]}' \
+	'user/alice/evil\u001b[2J\u001b[31m' |
+	as alice sh -c "cat > '$RUN/forge.json'"
+as alice timeout 60 cat "$RUN/forge/wait" >/dev/null 2>&1
+log=$(as alice cat "$RUN/forge/log" 2>&1)
+t_eq "the run's log holds no escape character" 0 \
+	"$(printf '%s' "$log" | tr -cd '\033' | wc -c)"
+t_eq "every line of the log is a dated entry or an indented continuation" "" \
+	"$(printf '%s\n' "$log" | grep -vE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T|^    ')"
+t_eq "the forged line is only a continuation, never an entry" "0 yes" \
+	"$(printf '%s\n' "$log" | grep -c '^2026-01-01T00:00:00.000Z') $(printf '%s\n' "$log" | grep -q '^    2026-01-01T00:00:00.000Z run succeeded' && echo yes)"
+t_eq "and the run failed" failed "$(as alice cat "$RUN/forge/status" 2>&1)"
+
+# --- user.llmunix.* is the store's own: nobody sets or reads it ----------------
+f=$MNT/user/alice/skills/mine.txt
+t_eq "setting user.llmunix.mode is refused (EPERM)" 1 \
+	"$(as alice setfattr -n user.llmunix.mode -v 0777 "$f" 2>&1 | grep -c 'Operation not permitted')"
+t_eq "it cannot be read" 1 \
+	"$(as alice getfattr -n user.llmunix.mode "$f" 2>&1 | grep -c 'No such attribute')"
+t_eq "nor removed" 1 \
+	"$(as alice setfattr -x user.llmunix.mode "$f" 2>&1 | grep -c 'Operation not permitted')"
+as alice setfattr -n user.note -v kept "$f"
+t_eq "other user.* names are the user's" kept \
+	"$(as alice getfattr -n user.note --only-values "$f" 2>/dev/null)"
+
 t_done

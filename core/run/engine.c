@@ -16,6 +16,12 @@
 #include <unistd.h>
 
 #define CANCEL_GRACE_S 2.0
+/* Reserved when a run is accepted for the small files its nodes and its
+ * shared files will gain (run_quota.c measures the real ones): a node's
+ * exitcode, time, error, stdout, stderr, outputs/<id>/ and its lines in
+ * log and events; the run's error and its last lines. */
+#define NODE_META (7 * (uint64_t)DU_BLOCK)
+#define RUN_META (4 * (uint64_t)DU_BLOCK)
 
 const char *run_status_name(enum run_status s)
 {
@@ -113,7 +119,7 @@ static int trash_room(struct engine *e)
 	return 0;
 }
 
-static void janitor_add(struct engine *e, char *path)
+void janitor_add(struct engine *e, char *path)
 {
 	if (e->has_janitor && !e->janitor_stop && trash_room(e) == 0) {
 		e->trash_q[e->ntrash++] = path;
@@ -274,18 +280,23 @@ static void run_log(struct run *r, const char *fmt, ...)
 
 static void run_log(struct run *r, const char *fmt, ...)
 {
-	char line[2048], when[32];
+	char msg[2048], line[4096], when[32];
 	struct timespec now;
 	va_list ap;
 	int n;
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	rec_time(&now, when);
-	n = snprintf(line, sizeof(line), "%s ", when);
 	va_start(ap, fmt);
-	vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	n = (int)strlen(line);
+	n = (int)strlen(msg);
+	while (n > 0 && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	/* Names, paths and errors come from users: one entry is one line
+	 * from its time stamp, whatever they hold (log_text_escape). */
+	n = snprintf(line, sizeof(line), "%s ", when);
+	n += (int)log_text_escape(line + n, sizeof(line) - (size_t)n - 1, msg);
 	line[n++] = '\n';
 	if (rec_append_fd(&r->log_fd, r->dirfd, "log", line, (size_t)n) == 0)
 		r->log_len += (size_t)n;
@@ -336,6 +347,27 @@ static void notify(struct engine *e)
 		e->notify(e->notify_arg);
 }
 
+/* Measure what changed in the record besides the nodes that ran (they
+ * settle when they end): the shared files, and the nodes skipped or
+ * cancelled before they started. Then give back what the run reserved
+ * for them and did not use. */
+static void run_settle_rest(struct run *r)
+{
+	for (size_t i = 0; r->nodes && i < r->g->nnodes; i++) {
+		struct rnode *n = &r->nodes[i];
+
+		if (!n->settled && n->st != NODE_RUNNING) {
+			n->settled = 1;
+			quota_settle(r, &n->charged,
+				     rec_du_node(r->dirfd, r->g->nodes[i].id),
+				     0);
+		}
+	}
+	quota_settle(r, &r->shared, rec_du_shared(r->dirfd), 0);
+	quota_unhold(r->qu, r->hold);
+	r->hold = 0;
+}
+
 static void run_finish(struct run *r)
 {
 	struct timespec now;
@@ -360,6 +392,7 @@ static void run_finish(struct run *r)
 		  json_string(run_status_name(r->status)), "seconds",
 		  json_real(secs));
 	write_status(r);
+	run_settle_rest(r);
 	run_close_files(r);
 }
 
@@ -459,6 +492,7 @@ static void node_done(struct engine *e, struct run *r, size_t i,
 		break;
 	}
 	write_progress(r);
+	quota_settle(r, &r->shared, rec_du_shared(r->dirfd), 0);
 	if (r->ndone == r->g->nnodes)
 		run_finish(r);
 }
@@ -591,6 +625,7 @@ static void run_discard(struct engine *e, struct run *r)
 				runner_cancel(r->nodes[i].ctl, 0);
 	snprintf(trash, sizeof(trash), "%s/%llu", e->trash_dir,
 		 (unsigned long long)++e->seq);
+	quota_forget(r);
 	r->deleting = 1;
 	r->engine = e;
 	if (rename(r->dir, trash) == 0) {
@@ -779,13 +814,40 @@ static int run_write_nodes(struct run *r)
 	return rc;
 }
 
+/* What the record of `r` costs once written (run_quota.c): the record's
+ * folder, graph.json, the shared files, nodes/, outputs/, inputs/ and
+ * each input file in its two folders, and each node's folder with its
+ * status and key. An upper bound, reserved before it is written. */
+static uint64_t record_estimate(const struct run *r, size_t len)
+{
+	uint64_t est = du_charge(len) + 9 * (uint64_t)DU_BLOCK;
+
+	for (size_t k = 0; k < r->skills.nfiles; k++)
+		est += du_charge(r->skills.files[k].len) + 2 * DU_BLOCK;
+	return est + r->g->nnodes * 3 * (uint64_t)DU_BLOCK;
+}
+
+/* Measure the record just written: all of it into `charged`, and the
+ * parts that change later (shared files, each node's folders). */
+static void record_measure(struct run *r, uint64_t *charged)
+{
+	struct du du = { 0, 0, 0 };
+
+	du_tree(r->dirfd, ".", SIZE_MAX, &du);
+	*charged = du.charge;
+	r->shared = rec_du_shared(r->dirfd);
+	for (size_t i = 0; i < r->g->nnodes; i++)
+		r->nodes[i].charged = rec_du_node(r->dirfd,
+						  r->g->nodes[i].id);
+}
+
 int engine_submit(struct engine *e, const struct run_owner *o,
 		  const char *name, struct graph *g, struct run_skills *skills,
 		  const char *json, size_t len)
 {
-	char dir[4096], tmp[4096];
+	char dir[4096], tmp[4096], msg[1024];
+	uint64_t seq, est, hold, charged = 0, reserved = 0;
 	struct run *r, *old;
-	uint64_t seq;
 	int rc;
 
 	if (!valid_name(name) || !g->order) {
@@ -810,12 +872,29 @@ int engine_submit(struct engine *e, const struct run_owner *o,
 	rc = run_prepare(r);
 	if (rc)
 		goto out_run;
+	est = record_estimate(r, len);
+	hold = r->g->nnodes * NODE_META + RUN_META;
 
 	/* The record is written under a hidden name, outside the lock
 	 * (its input files may be large), then renamed into place. */
 	pthread_mutex_lock(&e->mu);
 	seq = ++e->seq;
+	r->qu = quota_user(e, o->user);
+	rc = quota_reserve(e, r->qu, est + hold, "this run's record (its "
+			   "graph and input files)", msg, sizeof(msg) - 1);
 	pthread_mutex_unlock(&e->mu);
+	if (rc == -EDQUOT) {
+		size_t n = strlen(msg);
+
+		/* a record that says why, where the user looks */
+		memcpy(msg + n, "\n", 2);	/* room was left for it */
+		if (engine_reject(e, o->user, name, json, len, msg) == -EEXIST)
+			rc = -EEXIST;
+		goto out_run;
+	}
+	if (rc)
+		goto out_run;
+	reserved = est + hold;
 	snprintf(tmp, sizeof(tmp), "%s/%s/.new-%d-%llu", e->runs_dir,
 		 o->user, (int)getpid(), (unsigned long long)seq);
 	free(r->dir);
@@ -837,6 +916,7 @@ int engine_submit(struct engine *e, const struct run_owner *o,
 	run_log(r, "run '%s' queued: %zu nodes", name, r->g->nnodes);
 	json_line(r, NULL, "run_queued", "nodes",
 		  json_integer((json_int_t)r->g->nnodes), NULL, NULL);
+	record_measure(r, &charged);
 
 	pthread_mutex_lock(&e->mu);
 	old = run_find(e, o->user, name);
@@ -865,6 +945,11 @@ int engine_submit(struct engine *e, const struct run_owner *o,
 		goto out_run;
 	}
 	run_insert(e, r);
+	/* the record is measured: what was reserved for it is charged */
+	r->charged = charged;
+	r->qu->records += charged;
+	quota_unhold(r->qu, est);
+	r->hold = hold;
 	if (r->g->nnodes == 0)
 		run_finish(r);
 	pthread_cond_broadcast(&e->cv);
@@ -877,6 +962,7 @@ out_tmp:
 	runner_work_remove(tmp);
 out_run:
 	pthread_mutex_lock(&e->mu);
+	quota_unhold(r->qu, reserved);
 	run_unref(r);
 	pthread_mutex_unlock(&e->mu);
 	return rc;
@@ -889,8 +975,10 @@ out_free:
 int engine_reject(struct engine *e, const char *user, const char *name,
 		  const char *json, size_t len, const char *msg)
 {
-	char dir[4096];
+	char dir[4096], qmsg[1024];
+	struct quser *qu = NULL;
 	struct run *r, *old;
+	uint64_t need, held = 0;
 	int rc;
 
 	if (!valid_name(name))
@@ -903,23 +991,37 @@ int engine_reject(struct engine *e, const char *user, const char *name,
 		return -ENOMEM;
 	r->rejected = 1;
 	r->status = RUN_FAILED;
+	/* graph.json, error, and the message again in log and events */
+	need = du_charge(len) + 3 * du_charge(2 * strlen(msg) + 512) +
+	       3 * (uint64_t)DU_BLOCK;
 	pthread_mutex_lock(&e->mu);
 	old = run_find(e, user, name);
 	if (old && !old->rejected) {
 		rc = -EEXIST;
 		goto out;
 	}
+	qu = r->qu = quota_user(e, user);
+	rc = quota_reserve(e, qu, need, "the record of the rejected graph",
+			   qmsg, sizeof(qmsg));
+	if (rc)
+		goto out;	/* no room even for that: nothing is kept */
+	held = need;
 	if (old)
 		run_discard(e, old);
 	rc = record_create(e, r, json, len);
 	if (!rc)
 		rc = rec_putf(r->dirfd, "error", "%s", msg);
 	if (!rc) {
+		struct du du = { 0, 0, 0 };
+
 		write_status(r);
 		write_progress(r);	/* no graph: 0/0 */
 		run_log(r, "run '%s' rejected: %s", name, msg);
 		json_line(r, NULL, "run_rejected", "error", json_string(msg),
 			  NULL, NULL);
+		du_tree(r->dirfd, ".", SIZE_MAX, &du);
+		r->charged = du.charge;
+		r->qu->records += du.charge;
 		run_close_files(r);
 		run_insert(e, r);
 		r = NULL;
@@ -927,6 +1029,7 @@ int engine_reject(struct engine *e, const char *user, const char *name,
 		runner_work_remove(dir);
 	}
 out:
+	quota_unhold(qu, held);
 	if (r)
 		run_unref(r);
 	pthread_mutex_unlock(&e->mu);
@@ -1116,6 +1219,8 @@ int engine_new(struct engine **out, const struct config *cfg,
 	}
 	e->proc_fd = access("/proc/self/fd", X_OK) == 0;
 	rc = rec_load_all(e);
+	if (!rc)
+		rc = quota_load(e);
 	if (rc)
 		goto fail;
 	pthread_cond_init(&e->jcv, NULL);
@@ -1190,6 +1295,7 @@ void engine_free(struct engine *e)
 		pthread_join(e->janitor, NULL);
 		pthread_cond_destroy(&e->jcv);
 	}
+	quota_free(e);
 	free(e->trash_q);
 	free(e->workers);
 	free(e->runs_dir);

@@ -14,9 +14,20 @@
  * complete version. Records outlive the daemon: a run that was not
  * finished when the daemon stopped is marked failed at the next start.
  *
- * Cache: STATE/cache/<user>/<key>/, where a node's key is the SHA-256 of
- * its skill file's content, the canonical JSON of its literal inputs and
- * defaults, and its ancestors' keys (run_keys()).
+ * Cache: STATE/cache/<user>/<key>/{outputs.json,stdout,stderr,out/}, where
+ * a node's key is the SHA-256 of its skill file's content, the canonical
+ * JSON of its literal inputs and defaults, and its ancestors' keys
+ * (run_keys()). An entry is stored as .tmp-N and renamed into place; its
+ * folder's mtime is its last use.
+ *
+ * Disk quota: each user's records and cache entries together may take
+ * cfg->user_quota_mb (0: no limit), counted in 4 KiB blocks, at least one
+ * per file or folder. The use is measured at start-up and kept in memory
+ * (core/run/run_quota.c); room is reserved before a record, a node's
+ * files or a cache entry is written, evicting the user's least recently
+ * used cache entries when needed. What still does not fit fails: the
+ * node, with the quota's message in its error, or the submission, with
+ * -EDQUOT. Running nodes' work folders are not counted.
  *
  * All functions are thread-safe. `notify` is called (from any engine
  * thread, with no engine lock held) after anything a blocked reader may
@@ -101,14 +112,17 @@ void engine_free(struct engine *e);
  * accepted, whose nodes' `sk` point into `skills`. Takes ownership of `g`
  * and `skills` in every case. `json` is the graph's text, kept as
  * graph.json. Returns 0, -EEXIST when the user has a run of that name
- * (a rejected graph's record is replaced instead), or another -errno. */
+ * (a rejected graph's record is replaced instead), -EDQUOT when its
+ * record does not fit in the user's quota (a rejected record says so,
+ * when that fits), or another -errno. */
 int engine_submit(struct engine *e, const struct run_owner *o,
 		  const char *name, struct graph *g, struct run_skills *skills,
 		  const char *json, size_t len);
 
 /* Keep the record of a graph that was not accepted: status failed, error
  * `msg`, graph.json the text. Replaces an earlier rejected record; -EEXIST
- * for a run that was accepted. */
+ * for a run that was accepted, -EDQUOT when it does not fit in the user's
+ * quota (nothing is kept). */
 int engine_reject(struct engine *e, const char *user, const char *name,
 		  const char *json, size_t len, const char *msg);
 

@@ -27,6 +27,7 @@ struct job_ctx {
 	char rel[256];		/* "nodes/<id>" */
 	struct runner_limits lim;
 	struct timespec start, end;
+	uint64_t held;		/* reserved for this node's files */
 };
 
 static double limit_of(struct engine *e, const struct graph_node *gn,
@@ -94,6 +95,45 @@ static int fail(struct exec_result *res, const char *fmt, ...)
 	free(res->error);
 	res->error = strdup(msg);
 	return -1;
+}
+
+/* Reserve room for `want` bytes of the node's files in the record: 0, or
+ * -1 with the node failed with the quota's message. */
+static int node_reserve(struct job_ctx *c, uint64_t want, const char *what,
+			struct exec_result *res)
+{
+	char msg[1024];
+	int rc;
+
+	pthread_mutex_lock(&c->e->mu);
+	rc = quota_reserve(c->e, c->r->qu, want, what, msg, sizeof(msg));
+	if (!rc)
+		c->held += want;
+	pthread_mutex_unlock(&c->e->mu);
+	return rc ? fail(res, "%s", msg) : 0;
+}
+
+static void node_unreserve(struct job_ctx *c, uint64_t n)
+{
+	pthread_mutex_lock(&c->e->mu);
+	quota_unhold(c->r->qu, n);
+	c->held -= n < c->held ? n : c->held;
+	pthread_mutex_unlock(&c->e->mu);
+}
+
+/* The node's files are written: measure them, charge them and give back
+ * what was reserved for them. */
+static void node_settle(struct job_ctx *c)
+{
+	struct run *r = c->r;
+	uint64_t now = rec_du_node(r->dirfd, c->id);
+
+	pthread_mutex_lock(&c->e->mu);
+	quota_unhold(r->qu, c->held);
+	r->nodes[c->i].settled = 1;
+	quota_settle(r, &r->nodes[c->i].charged, now, c->held);
+	c->held = 0;
+	pthread_mutex_unlock(&c->e->mu);
 }
 
 /* --- inputs -------------------------------------------------------------- */
@@ -178,13 +218,15 @@ static int gather_inputs(struct job_ctx *c, struct inputs *in,
 	return 0;
 }
 
-static void write_inputs_json(struct job_ctx *c, const struct inputs *in)
+static int write_inputs_json(struct job_ctx *c, const struct inputs *in,
+			     struct exec_result *res)
 {
 	json_t *all = json_deep_copy(in->values);
 	char *text;
+	int rc = 0;
 
 	if (!all)
-		return;
+		return 0;
 	for (size_t k = 0; k < in->nfiles; k++) {
 		char where[600];
 
@@ -195,59 +237,184 @@ static void write_inputs_json(struct job_ctx *c, const struct inputs *in)
 	text = json_dumps(all, JSON_INDENT(2) | JSON_SORT_KEYS |
 			  JSON_REAL_PRECISION(17));
 	if (text)
+		rc = node_reserve(c, du_charge(strlen(text) + 1),
+				  "inputs.json", res);
+	if (text && !rc)
 		node_putf(c, "inputs.json", "%s\n", text);
 	free(text);
 	json_decref(all);
+	return rc;
 }
 
 /* --- outputs ------------------------------------------------------------- */
 
-/* outputs/<id>/<port> for each output: text for strings and numbers, JSON
- * otherwise. A file the node wrote under the same name wins. 0 or -errno:
- * the outputs the user reads are then missing, the node did not succeed. */
-static int write_output_files(struct job_ctx *c, json_t *outputs)
+/* An output's file, made in memory before anything is written, so that
+ * its room can be reserved first. */
+struct otext {
+	char rel[600];
+	char *text;
+	size_t len;
+};
+
+struct otexts {
+	struct otext *v;
+	size_t n;
+	uint64_t charge;	/* du_charge() of them all */
+};
+
+static void otexts_release(struct otexts *t)
+{
+	for (size_t k = 0; k < t->n; k++)
+		free(t->v[k].text);
+	free(t->v);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Text for strings and numbers, JSON otherwise; a newline at the end. */
+static char *render_one(json_t *v, size_t *len)
+{
+	size_t flags = JSON_REAL_PRECISION(17) |
+		       (json_is_object(v) || json_is_array(v) ?
+			JSON_INDENT(2) : JSON_ENCODE_ANY);
+	char *text, *t;
+	size_t n;
+
+	if (json_is_string(v)) {
+		n = json_string_length(v);
+		text = malloc(n + 1);
+		if (text)
+			memcpy(text, json_string_value(v), n);
+	} else {
+		text = json_dumps(v, flags);
+		n = text ? strlen(text) : 0;
+		t = text ? realloc(text, n + 1) : NULL;
+		if (!t)
+			free(text);
+		text = t;
+	}
+	if (text)
+		text[n] = '\n';
+	*len = n + 1;
+	return text;
+}
+
+/* outputs/<id>/<port> for each output. A regular file or folder of the
+ * same name in `srcfd` (the out/ folder that is copied beside them, or
+ * -1) wins. 0 or -ENOMEM. */
+static int outputs_render(struct job_ctx *c, json_t *outputs, int srcfd,
+			  struct otexts *t)
 {
 	const char *key;
 	json_t *v;
+
+	json_object_foreach(outputs, key, v) {
+		struct otext *o;
+		struct stat st;
+
+		if (!rec_name_ok(key))
+			continue;
+		if (srcfd >= 0 &&
+		    fstatat(srcfd, key, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
+			continue;
+		o = realloc(t->v, (t->n + 1) * sizeof(*o));
+		if (!o)
+			return -ENOMEM;
+		t->v = o;
+		o = &t->v[t->n];
+		snprintf(o->rel, sizeof(o->rel), "outputs/%s/%s", c->id, key);
+		o->text = render_one(v, &o->len);
+		if (!o->text)
+			return -ENOMEM;
+		t->n++;
+		t->charge += du_charge(o->len);
+	}
+	return 0;
+}
+
+/* Write what outputs_render() made: 0 or -errno, when the outputs the
+ * user reads are missing and the node did not succeed. */
+static int outputs_write(struct job_ctx *c, const struct otexts *t)
+{
 	char odir[256];
 
 	snprintf(odir, sizeof(odir), "outputs/%s", c->id);
 	mkdirat(c->r->dirfd, odir, 0755);	/* outputs/ exists */
-	json_object_foreach(outputs, key, v) {
-		char rel[600], *text;
+	for (size_t k = 0; k < t->n; k++) {
 		struct stat st;
 		int rc;
 
-		if (!rec_name_ok(key))
+		if (fstatat(c->r->dirfd, t->v[k].rel, &st,
+			    AT_SYMLINK_NOFOLLOW) == 0)
 			continue;
-		snprintf(rel, sizeof(rel), "%s/%s", odir, key);
-		if (fstatat(c->r->dirfd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0)
-			continue;
-		if (json_is_string(v)) {
-			size_t n = json_string_length(v);
-
-			text = malloc(n + 1);
-			if (!text)
-				return -ENOMEM;
-			memcpy(text, json_string_value(v), n);
-			text[n] = '\n';
-			rc = rec_put(c->r->dirfd, rel, text, n + 1);
-			free(text);
-		} else {
-			size_t flags = JSON_REAL_PRECISION(17) |
-				       (json_is_object(v) || json_is_array(v) ?
-					JSON_INDENT(2) : JSON_ENCODE_ANY);
-
-			text = json_dumps(v, flags);
-			if (!text)
-				return -ENOMEM;
-			rc = rec_putf(c->r->dirfd, rel, "%s\n", text);
-			free(text);
-		}
+		rc = rec_put(c->r->dirfd, t->v[k].rel, t->v[k].text,
+			     t->v[k].len);
 		if (rc)
 			return rc;
 	}
 	return 0;
+}
+
+/* Remove outputs/<id>/ after a copy into it failed: no half of it is
+ * kept. */
+static void outputs_remove(struct job_ctx *c)
+{
+	char path[4400];
+
+	snprintf(path, sizeof(path), "%s/outputs/%s", c->dir, c->id);
+	runner_work_remove(path);
+}
+
+/* Reserve room for the out/ folder `src` (measured into `out`) and the
+ * outputs' files, then copy and write them into outputs/<id>/: 0, 1
+ * when copying out/ failed (the node may do without), or -1 with the
+ * node failed (a quota, no memory, a write). Nothing is left half
+ * written. */
+static int keep_outputs(struct job_ctx *c, const char *src, json_t *outputs,
+			const char *what, struct du *out,
+			struct exec_result *res)
+{
+	char path[4400], dest[4400], err[512];
+	uint64_t cap = c->lim.file_mb << 20, want;
+	struct otexts t = { NULL, 0, 0 };
+	int sfd, rc;
+
+	snprintf(path, sizeof(path), "%s/out", src);
+	rc = du_tree(AT_FDCWD, path, MAX_OUT_FILES + 1, out);
+	if (rc && rc != -EFBIG)	/* EFBIG: the copy below says so */
+		return fail(res, "out/: cannot read it: %s", strerror(-rc));
+	sfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	rc = outputs_render(c, outputs, sfd, &t);
+	if (sfd >= 0)
+		close(sfd);
+	if (rc) {
+		rc = fail(res, "out of memory writing the outputs");
+		goto out;
+	}
+	want = out->charge + t.charge;
+	rc = node_reserve(c, want, what, res);
+	if (rc)
+		goto out;
+	snprintf(dest, sizeof(dest), "%s/outputs/%s", c->dir, c->id);
+	if (out->bytes < cap)
+		cap = out->bytes;	/* never more than was reserved */
+	if (runner_copy_out(src, dest, MAX_OUT_FILES, cap, err,
+			    sizeof(err))) {
+		outputs_remove(c);
+		node_unreserve(c, want);
+		fail(res, "out/: %s", err);
+		rc = 1;
+		goto out;
+	}
+	rc = outputs_write(c, &t);
+	if (rc) {
+		outputs_remove(c);
+		rc = fail(res, "cannot write the outputs into the record: %s",
+			  strerror(-rc));
+	}
+out:
+	otexts_release(&t);
+	return rc;
 }
 
 static void write_time(struct job_ctx *c, const struct runner_result *rr,
@@ -316,54 +483,78 @@ static void cache_dir_of(struct job_ctx *c, char *out, size_t cap)
 		 sha256_hex(c->r->nodes[c->i].key, hex));
 }
 
-/* 1 when the folder `name` under `dirfd` holds anything. Its link count
- * cannot tell: it counts subfolders, not files. */
-static int dir_has_entries(int dirfd, const char *name)
+/* The entry of this node's key in the index, pinned (eviction leaves it
+ * alone) and made the most recently used. */
+static struct centry *cache_pin(struct job_ctx *c)
 {
-	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-			O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	struct dirent *de;
-	int any = 0;
+	struct centry *ce;
 
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return 0;
-	}
-	while (!any && (de = readdir(d)))
-		any = strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
-	closedir(d);
-	return any;
+	pthread_mutex_lock(&c->e->mu);
+	ce = cache_find(c->e, c->r->qu, c->r->nodes[c->i].key);
+	if (ce)
+		ce->pins++;
+	pthread_mutex_unlock(&c->e->mu);
+	return ce;
 }
 
-/* A cached result, copied into the record: 1 when there was one. */
+/* What stdout and stderr under `dirfd` cost. */
+static uint64_t captures_charge(int dirfd)
+{
+	uint64_t sum = 0;
+
+	for (int k = 0; k < 2; k++) {
+		struct stat st;
+
+		sum += du_charge(fstatat(dirfd, k ? "stderr" : "stdout", &st,
+					 0) ? 0 : (uint64_t)st.st_size);
+	}
+	return sum;
+}
+
+static void cache_unpin(struct job_ctx *c, struct centry *ce)
+{
+	pthread_mutex_lock(&c->e->mu);
+	ce->pins--;
+	pthread_mutex_unlock(&c->e->mu);
+}
+
+/* A cached result, copied into the record: 1 when there was one (the node
+ * may still have failed: no room for it in the quota). */
 static int cache_fetch(struct job_ctx *c, struct exec_result *res)
 {
-	char dir[4300], from[4400], to[4400], err[256];
-	uint64_t cap = c->lim.file_mb << 20;
-	json_t *outputs;
+	char dir[4300], from[4400], to[4400];
+	struct du out = { 0, 0, 0 };
+	json_t *outputs = NULL;
 	char *text = NULL;
-	int fd, files, rc;
+	uint64_t before = c->held;
+	struct centry *ce;
+	int fd, rc, hit = 0;
 
+	ce = cache_pin(c);
+	if (!ce)
+		return 0;
 	cache_dir_of(c, dir, sizeof(dir));
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return 0;
+		goto out;	/* removed by hand: run again */
 	rec_get(fd, "outputs.json", 64u << 20, &text);
-	files = dir_has_entries(fd, "out");
-	close(fd);
 	outputs = text ? json_loads(text, 0, NULL) : NULL;
 	free(text);
-	if (!json_is_object(outputs)) {
-		json_decref(outputs);
-		return 0;	/* half written or damaged: run again */
+	if (!json_is_object(outputs))
+		goto out_fd;	/* damaged: run again */
+	/* stdout and stderr are linked, but counted in both places */
+	if (node_reserve(c, captures_charge(fd), "the cached result", res)) {
+		hit = 1;
+		goto out_fd;
 	}
-	snprintf(to, sizeof(to), "%s/outputs/%s", c->dir, c->id);
-	if (files && runner_copy_out(dir, to, MAX_OUT_FILES, cap, err,
-				     sizeof(err))) {
-		json_decref(outputs);
-		return 0;
+	rc = keep_outputs(c, dir, outputs, "the cached result", &out, res);
+	if (rc) {
+		hit = rc < 0;
+		if (rc > 0) {	/* could not copy out/: run again */
+			free(res->error);
+			res->error = NULL;
+		}
+		goto out_fd;
 	}
 	for (int k = 0; k < 2; k++) {
 		const char *f = k ? "stderr" : "stdout";
@@ -376,39 +567,82 @@ static int cache_fetch(struct job_ctx *c, struct exec_result *res)
 			log_warn("run '%s': node '%s': cached %s not copied: %s",
 				 c->r->name, c->id, f, strerror(-rc));
 	}
-	rc = write_output_files(c, outputs);
-	if (rc) {
-		json_decref(outputs);
-		fail(res, "cannot write the cached outputs into the record: "
-		     "%s", strerror(-rc));
-		return 1;
-	}
 	node_putf(c, "exitcode", "0\n");
+	/* its mtime is its last use: the order of eviction after a
+	 * restart */
+	futimens(fd, NULL);
 	res->st = NODE_CACHED;
 	res->outputs = outputs;
-	return 1;
+	outputs = NULL;
+	hit = 1;
+out_fd:
+	close(fd);
+out:
+	cache_unpin(c, ce);
+	json_decref(outputs);
+	if (!hit)
+		node_unreserve(c, c->held - before);
+	return hit;
 }
 
-static void cache_store(struct job_ctx *c, const char *work, json_t *outputs)
+/* What a cache entry of this node's result costs: its folder, out/ (as
+ * measured in `out`, or an empty folder), outputs.json of `len` bytes,
+ * stdout and stderr. */
+static uint64_t cache_estimate(struct job_ctx *c, const struct du *out,
+			       size_t len)
 {
-	char udir[4200], tmp[4300], dir[4300], from[4400], to[4400], err[256];
-	uint64_t seq;
+	uint64_t want = DU_BLOCK + (out->entries ? out->charge : DU_BLOCK) +
+			du_charge(len);
+	int fd = openat(c->r->dirfd, c->rel, O_RDONLY | O_DIRECTORY |
+			O_CLOEXEC);
+
+	if (fd >= 0) {
+		want += captures_charge(fd);
+		close(fd);
+	} else {
+		want += 2 * (uint64_t)(c->lim.output_mb << 20);
+	}
+	return want;
+}
+
+/* Keep the node's result in the cache, when there is room for it after
+ * evicting older entries; without room the cache is skipped, not the
+ * node. */
+static void cache_store(struct job_ctx *c, const char *work, json_t *outputs,
+			const struct du *out)
+{
+	char udir[4200], tmp[4300], dir[4300], from[4400], to[4400], err[1024];
+	struct quser *qu = c->r->qu;
+	uint64_t seq, want = 0, cap = c->lim.file_mb << 20;
+	struct du du = { 0, 0, 0 };
 	char *text;
 
+	tmp[0] = '\0';
+	text = json_dumps(outputs, JSON_COMPACT | JSON_REAL_PRECISION(17));
+	if (!text)
+		return;
 	snprintf(udir, sizeof(udir), "%s/%s", c->e->cache_dir, c->r->user);
 	if (mkdir(udir, 0700) && errno != EEXIST)
-		return;
+		goto out;
 	pthread_mutex_lock(&c->e->mu);
 	seq = ++c->e->seq;
+	want = cache_estimate(c, out, strlen(text));
+	if (quota_reserve(c->e, qu, want, "the cached result", err,
+			  sizeof(err))) {
+		want = 0;
+		log_debug("run '%s': node '%s' not cached: %s", c->r->name,
+			  c->id, err);
+	}
 	pthread_mutex_unlock(&c->e->mu);
+	if (!want)
+		goto out;
 	snprintf(tmp, sizeof(tmp), "%s/.tmp-%llu", udir,
 		 (unsigned long long)seq);
-	if (mkdir(tmp, 0700))
-		return;
-	text = json_dumps(outputs, JSON_COMPACT | JSON_REAL_PRECISION(17));
-	snprintf(to, sizeof(to), "%s/outputs.json", tmp);
-	if (!text)
+	if (mkdir(tmp, 0700)) {
+		tmp[0] = '\0';
 		goto out;
+	}
+	snprintf(to, sizeof(to), "%s/outputs.json", tmp);
 	{
 		int fd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 			      0600);
@@ -421,8 +655,9 @@ static void cache_store(struct job_ctx *c, const char *work, json_t *outputs)
 			goto out;
 	}
 	snprintf(to, sizeof(to), "%s/out", tmp);
-	if (runner_copy_out(work, to, MAX_OUT_FILES, c->lim.file_mb << 20,
-			    err, sizeof(err)))
+	if (out->bytes < cap)
+		cap = out->bytes;	/* as measured and reserved */
+	if (runner_copy_out(work, to, MAX_OUT_FILES, cap, err, sizeof(err)))
 		goto out;
 	for (int k = 0; k < 2; k++) {
 		const char *f = k ? "stderr" : "stdout";
@@ -432,13 +667,24 @@ static void cache_store(struct job_ctx *c, const char *work, json_t *outputs)
 		if (copy_file(from, to, c->lim.output_mb << 20))
 			goto out;
 	}
+	du_tree(AT_FDCWD, tmp, SIZE_MAX, &du);
 	cache_dir_of(c, dir, sizeof(dir));
-	if (rename(tmp, dir) == 0)
-		tmp[0] = '\0';
+	if (rename(tmp, dir))
+		goto out;	/* another run stored it first */
+	tmp[0] = '\0';
+	pthread_mutex_lock(&c->e->mu);
+	if (cache_put(c->e, qu, c->r->nodes[c->i].key, du.charge))
+		runner_work_remove(dir);	/* cannot count it: drop it */
+	pthread_mutex_unlock(&c->e->mu);
 out:
 	free(text);
 	if (tmp[0])
 		runner_work_remove(tmp);
+	if (want) {
+		pthread_mutex_lock(&c->e->mu);
+		quota_unhold(qu, want);
+		pthread_mutex_unlock(&c->e->mu);
+	}
 }
 
 /* --- running ------------------------------------------------------------- */
@@ -448,8 +694,8 @@ static void run_code(struct job_ctx *c, struct inputs *in,
 {
 	const struct graph_node *gn = &c->r->g->nodes[c->i];
 	const struct run_skill *rs = run_skill_of(c->r, gn->sk);
-	char work[4200], out_path[4400], err_path[4400], dest[4400];
-	char err[512];
+	char work[4200], out_path[4400], err_path[4400], err[512];
+	struct du out = { 0, 0, 0 };
 	struct runner_result rr;
 	struct runner_job job;
 	uint64_t seq;
@@ -465,6 +711,10 @@ static void run_code(struct job_ctx *c, struct inputs *in,
 		fail(res, "%s", err);
 		return;
 	}
+	/* What the sandbox writes straight into the record. */
+	if (node_reserve(c, c->lim.output_mb << 20, "stdout and stderr "
+			 "(output_mb)", res))
+		return;
 	pthread_mutex_lock(&c->e->mu);
 	seq = ++c->e->seq;
 	pthread_mutex_unlock(&c->e->mu);
@@ -501,23 +751,14 @@ static void run_code(struct job_ctx *c, struct inputs *in,
 		  rr.signal ? 128 + rr.signal : rr.exit_code);
 	switch (rr.outcome) {
 	case RUNNER_OK:
-		snprintf(dest, sizeof(dest), "%s/outputs/%s", c->dir, c->id);
-		if (runner_copy_out(work, dest, MAX_OUT_FILES,
-				    c->lim.file_mb << 20, err, sizeof(err))) {
-			fail(res, "out/: %s", err);
+		if (keep_outputs(c, work, rr.outputs, "out/",
+				 &out, res))
 			break;
-		}
-		rc = write_output_files(c, rr.outputs);
-		if (rc) {
-			fail(res, "cannot write the outputs into the record: "
-			     "%s", strerror(-rc));
-			break;
-		}
 		res->st = NODE_SUCCEEDED;
 		res->outputs = rr.outputs;
 		rr.outputs = NULL;
 		if (c->r->nodes[c->i].cacheable)
-			cache_store(c, work, res->outputs);
+			cache_store(c, work, res->outputs, &out);
 		break;
 	case RUNNER_CANCELLED:
 		res->st = NODE_CANCELLED;
@@ -565,8 +806,8 @@ void exec_node(struct engine *e, struct run *r, size_t i,
 	clock_gettime(CLOCK_REALTIME, &c.start);
 	res->st = NODE_FAILED;
 
-	if (gather_inputs(&c, &in, res) == 0) {
-		write_inputs_json(&c, &in);
+	if (gather_inputs(&c, &in, res) == 0 &&
+	    write_inputs_json(&c, &in, res) == 0) {
 		if (r->nodes[i].cacheable && cache_fetch(&c, res)) {
 			clock_gettime(CLOCK_REALTIME, &c.end);
 			write_time(&c, NULL, 1);
@@ -577,5 +818,6 @@ void exec_node(struct engine *e, struct run *r, size_t i,
 	}
 	if (res->st == NODE_FAILED && res->error)
 		node_putf(&c, "error", "%s\n", res->error);
+	node_settle(&c);
 	inputs_release(&in);
 }

@@ -153,6 +153,31 @@ int rec_get(int dirfd, const char *rel, size_t cap, char **out)
 	return 0;
 }
 
+/* --- what a record costs (run_quota.c) ----------------------------------- */
+
+uint64_t rec_du_node(int dirfd, const char *id)
+{
+	struct du du = { 0, 0, 0 };
+	char rel[128];
+
+	snprintf(rel, sizeof(rel), "nodes/%s", id);
+	du_tree(dirfd, rel, SIZE_MAX, &du);
+	snprintf(rel, sizeof(rel), "outputs/%s", id);
+	du_tree(dirfd, rel, SIZE_MAX, &du);
+	return du.charge;
+}
+
+uint64_t rec_du_shared(int dirfd)
+{
+	static const char *const shared[] = { "status", "progress", "log",
+					      "events", "error" };
+	struct du du = { 0, 0, 0 };
+
+	for (size_t k = 0; k < sizeof(shared) / sizeof(shared[0]); k++)
+		du_tree(dirfd, shared[k], SIZE_MAX, &du);
+	return du.charge;
+}
+
 /* --- records found at start-up ------------------------------------------- */
 
 static enum run_status status_of(const char *text)
@@ -278,6 +303,13 @@ static int load_user(struct engine *e, const char *user)
 		free(st);
 		if (r->status < RUN_SUCCEEDED)
 			fix_unfinished(r);
+		{
+			struct du du = { 0, 0, 0 };
+
+			/* unreadable parts cannot grow: not counted */
+			du_tree(dirfd(d), de->d_name, SIZE_MAX, &du);
+			r->charged = du.charge;
+		}
 		/* a record without nodes/ is a rejected graph */
 		{
 			char nodes[4500];

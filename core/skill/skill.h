@@ -19,6 +19,7 @@
 #define LLMUNIX_SKILL_H
 
 #include <stddef.h>
+#include "core/util/limits.h"
 
 struct buf;
 
@@ -47,15 +48,6 @@ enum skill_port_type {
 	SKILL_PORT_FILE,
 };
 
-enum skill_limit {
-	SKILL_LIMIT_TIMEOUT_S,
-	SKILL_LIMIT_MEMORY_MB,
-	SKILL_LIMIT_CPU_S,
-	SKILL_LIMIT_PROCS,
-	SKILL_LIMIT_FILE_MB,
-	SKILL_LIMIT_OUTPUT_MB,
-	SKILL_NLIMITS
-};
 
 struct skill_port {
 	char *name;
@@ -145,6 +137,5 @@ const char *skill_runner_name(enum skill_runner r);
 /* "number", "integer", ... "any". */
 const char *skill_port_type_name(enum skill_port_type t);
 /* "timeout_s", "memory_mb", ... */
-const char *skill_limit_name(enum skill_limit l);
 
 #endif

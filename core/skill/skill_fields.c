@@ -16,14 +16,6 @@ static const char *const port_types[] = {
 	[SKILL_PORT_ARRAY] = "array",	  [SKILL_PORT_FILE] = "file",
 };
 
-static const char *const limit_names[] = {
-	[SKILL_LIMIT_TIMEOUT_S] = "timeout_s",
-	[SKILL_LIMIT_MEMORY_MB] = "memory_mb",
-	[SKILL_LIMIT_CPU_S] = "cpu_s",
-	[SKILL_LIMIT_PROCS] = "procs",
-	[SKILL_LIMIT_FILE_MB] = "file_mb",
-	[SKILL_LIMIT_OUTPUT_MB] = "output_mb",
-};
 
 const char *skill_port_type_name(enum skill_port_type t)
 {
@@ -31,10 +23,6 @@ const char *skill_port_type_name(enum skill_port_type t)
 		       port_types[t] : "any";
 }
 
-const char *skill_limit_name(enum skill_limit l)
-{
-	return (unsigned)l < SKILL_NLIMITS ? limit_names[l] : "?";
-}
 
 static const char *kind_name(const struct ynode *n)
 {
@@ -351,7 +339,7 @@ static void read_limits(struct skill_pctx *p, const struct ynode *v)
 		if (k->kind != YNODE_SCALAR)
 			continue;
 		for (l = 0; l < SKILL_NLIMITS; l++)
-			if (!strcmp(k->text, limit_names[l]))
+			if (!strcmp(k->text, skill_limit_name(l)))
 				break;
 		snprintf(f, sizeof(f), "limits.%.40s", k->text);
 		if (l == SKILL_NLIMITS) {

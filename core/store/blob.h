@@ -49,6 +49,10 @@ struct blob_xattrs {
 	size_t n;
 };
 
+/* xattr names under this prefix are the backends' own (a mode kept
+ * aside, say): never shown, set or removed through the mount. */
+#define BLOB_XATTR_RESERVED "user.llmunix."
+
 void blob_xattrs_release(struct blob_xattrs *x);
 
 /* Called for each object and directory under a prefix, parents first.

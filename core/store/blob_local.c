@@ -141,7 +141,8 @@ static mode_t mode_from_disk(const struct blob_local *l, const char *path,
 
 static int is_private_xattr(const char *name)
 {
-	return strncmp(name, "user.llmunix.", 13) == 0;
+	return strncmp(name, BLOB_XATTR_RESERVED,
+		       sizeof(BLOB_XATTR_RESERVED) - 1) == 0;
 }
 
 /* mkdir -p of the folders above `key`. */

@@ -28,6 +28,7 @@ static void config_default_limits(struct config *c)
 	c->jobs = n < 1 ? 1 : n > CONFIG_MAX_JOBS ? CONFIG_MAX_JOBS :
 		  (unsigned)n;
 	c->network = 0;
+	c->user_quota_mb = 1024;
 	memcpy(c->limit, def, sizeof(def));
 	memcpy(c->limit_max, max, sizeof(max));
 }
@@ -347,6 +348,26 @@ static int set_remote(struct config *c, const char *key, const char *value,
 	return 0;
 }
 
+/* A whole number of MiB, 0 (no limit) to 1 TiB. */
+static int parse_mb(uint64_t *out, const char *key, const char *value,
+		    const char *where, char *err, size_t errlen)
+{
+	unsigned long long n;
+	char *end;
+
+	errno = 0;
+	n = strtoull(value, &end, 10);
+	if (errno || end == value || *end || value[0] == '-' ||
+	    n > (1ULL << 20)) {
+		snprintf(err, errlen, "%s: %s: '%s' is not a whole number of "
+			 "MB between 0 (no limit) and 1048576", where, key,
+			 value);
+		return -EINVAL;
+	}
+	*out = n;
+	return 0;
+}
+
 static int parse_level(int *out, const char *value, const char *where,
 		       char *err, size_t errlen)
 {
@@ -440,6 +461,9 @@ int config_set(struct config *c, const char *key, const char *value,
 			c->jobs = (unsigned)d;
 		return rc;
 	}
+	if (strcmp(key, "user_quota_mb") == 0)
+		return parse_mb(&c->user_quota_mb, key, value, where, err,
+				errlen);
 	{
 		int found, rc = set_limit(c, key, value, where, err, errlen,
 					  &found);
@@ -452,7 +476,8 @@ int config_set(struct config *c, const char *key, const char *value,
 		 "s3_region, s3_path_style, store_timeout, "
 		 "store_connect_timeout, cache_size, state, system_skills, "
 		 "entry_timeout, attr_timeout, max_file_size, log_level, "
-		 "jobs, network, limit_<limit> or max_<limit>)", where, key);
+		 "jobs, network, limit_<limit>, max_<limit> or "
+		 "user_quota_mb)", where, key);
 	return -EINVAL;
 }
 

@@ -25,6 +25,9 @@
  *   max_timeout_s = 600       cpu_s, memory_mb, procs, file_mb,
  *                             output_mb), and the most a skill or a
  *                             graph may raise them to
+ *   user_quota_mb = 1024      MiB of disk each user's run records and
+ *                             cached results may use together (0: no
+ *                             limit); see core/run/engine.h
  * Loaded once at start-up, then read-only: any thread may read it.
  */
 #ifndef LLMUNIX_CONFIG_H
@@ -33,7 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/skill/skill.h"
+#include "core/util/limits.h"
 
 #define CONFIG_MAX_LIST 64
 #define CONFIG_MAX_JOBS 256
@@ -62,6 +65,7 @@ struct config {
 	int network;			/* skills may ask for the network */
 	double limit[SKILL_NLIMITS];	/* defaults, by enum skill_limit */
 	double limit_max[SKILL_NLIMITS];	/* ceilings */
+	uint64_t user_quota_mb;		/* per user, runs + cache; 0: none */
 };
 
 /* Defaults: state in /var/lib/llmunix for root, $XDG_STATE_HOME/llmunix

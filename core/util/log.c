@@ -2,6 +2,7 @@
 #include "core/util/log.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -72,4 +73,64 @@ const char *log_escape(char *out, size_t cap, const char *s)
 	}
 	out[o] = '\0';
 	return out;
+}
+
+/* The length of the valid UTF-8 sequence at `p` that is not a C1 control
+ * (U+0080..U+009F), or 0. */
+static size_t utf8_ok(const unsigned char *p)
+{
+	size_t n, i;
+	uint32_t cp;
+
+	if (p[0] < 0xc2 || p[0] > 0xf4)
+		return 0;
+	n = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : 2;
+	cp = p[0] & (0x7f >> n);
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 ||
+						  cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
+		return 0;
+	return n;
+}
+
+size_t log_text_escape(char *out, size_t cap, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t o = 0;
+
+	if (cap == 0)
+		return 0;
+	while (*p) {
+		size_t k = *p >= 0x80 ? utf8_ok(p) : 1;
+
+		if (k > 1 || (*p >= 0x20 && *p < 0x7f) || *p == '\t') {
+			if (o + k >= cap)
+				break;
+			memcpy(out + o, p, k);
+			o += k;
+			p += k;
+		} else if (*p == '\n') {
+			if (o + 5 >= cap)
+				break;
+			memcpy(out + o, "\n    ", 5);
+			o += 5;
+			p++;
+		} else {
+			if (o + 4 >= cap)
+				break;
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[*p >> 4];
+			out[o++] = hex[*p & 15];
+			p++;
+		}
+	}
+	out[o] = '\0';
+	return o;
 }

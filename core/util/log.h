@@ -24,6 +24,14 @@ void log_msg(enum log_level level, const char *fmt, ...)
  * Returns `out`. */
 const char *log_escape(char *out, size_t cap, const char *s);
 
+/* Copy the text `s` into `out` (size `cap`, NUL-terminated, cut at a
+ * character boundary) so that it cannot forge lines or drive a terminal
+ * when a person reads it (a run's `log`): valid UTF-8 and tabs are kept,
+ * a newline becomes a newline and four spaces (a continuation line, never
+ * at column 0), and every other control character (C0, DEL, C1) and any
+ * byte that is not valid UTF-8 becomes \xNN. Returns the length. */
+size_t log_text_escape(char *out, size_t cap, const char *s);
+
 #define log_err(...) log_msg(LOG_LVL_ERR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_LVL_WARN, __VA_ARGS__)
 #define log_info(...)                                     \

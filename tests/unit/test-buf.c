@@ -82,6 +82,27 @@ static void test_escape(void)
 		     "a name that fits exactly (7 bytes + NUL) is not cut");
 	CHECK_STR_EQ("", log_escape(small, 1, "abc"),
 		     "a 1-byte output holds the empty string");
+
+	/* log_text_escape: a run's log line can be neither forged nor used
+	 * to drive a terminal. */
+	CHECK_INT_EQ(9, log_text_escape(out, sizeof(out), "plain 42\t"),
+		     "plain text and a tab are kept");
+	CHECK_STR_EQ("a\n    b", (log_text_escape(out, sizeof(out), "a\nb"), out),
+		     "a newline starts an indented continuation line");
+	CHECK_STR_EQ("x\\x1b[31mred\\x0d", (log_text_escape(out, sizeof(out),
+		     "x\x1b[31mred\r"), out), "ESC and CR are escaped");
+	CHECK_STR_EQ("h\xc3\xa9 \xe2\x82\xac", (log_text_escape(out, sizeof(out),
+		     "h\xc3\xa9 \xe2\x82\xac"), out), "valid UTF-8 is kept");
+	CHECK_STR_EQ("\\xc2\\x9b2J", (log_text_escape(out, sizeof(out),
+		     "\xc2\x9b" "2J"), out), "a C1 control (CSI) is escaped");
+	CHECK_STR_EQ("\\xff\\xc3(", (log_text_escape(out, sizeof(out),
+		     "\xff\xc3("), out), "bytes that are not UTF-8 are escaped");
+	CHECK_STR_EQ("\\xed\\xa0\\x80", (log_text_escape(out, sizeof(out),
+		     "\xed\xa0\x80"), out), "a surrogate is escaped");
+	CHECK_INT_EQ(5, log_text_escape(small, sizeof(small),
+					"abcde\xe2\x82\xac" "fg"),
+		     "cut to fit, at a character boundary");
+	CHECK_STR_EQ("abcde", small, "the cut keeps whole characters only");
 }
 
 int main(void)

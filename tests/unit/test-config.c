@@ -49,6 +49,7 @@ static void test_defaults(void)
 	CHECK_INT_EQ((uint64_t)64 << 20, c.max_file_size,
 		     "default max_file_size is 64M");
 	CHECK_INT_EQ(LOG_LVL_INFO, c.log_level, "default log_level is info");
+	CHECK_INT_EQ(1024, c.user_quota_mb, "default user_quota_mb is 1024");
 	CHECK(c.system_skills && c.system_skills[0] == '/',
 	      "default system_skills is an absolute path");
 	config_release(&c);
@@ -75,6 +76,7 @@ static void test_every_key(void)
 		   "attr_timeout = 0\n"
 		   "max_file_size = 16M\n"
 		   "log_level = debug\n"
+		   "user_quota_mb = 64\n"
 		   "# the end\n");
 	rc = config_load(&c, path, err, sizeof(err));
 	if (!CHECK_INT_EQ(0, rc, "a file with every key loads"))
@@ -102,6 +104,14 @@ static void test_every_key(void)
 	CHECK_INT_EQ((uint64_t)16 << 20, c.max_file_size,
 		     "max_file_size = 16M");
 	CHECK_INT_EQ(LOG_LVL_DEBUG, c.log_level, "log_level = debug");
+	CHECK_INT_EQ(64, c.user_quota_mb, "user_quota_mb = 64");
+	config_release(&c);
+
+	config_init(&c);
+	write_file("user_quota_mb = 0\n");
+	CHECK_INT_EQ(0, config_load(&c, path, err, sizeof(err)),
+		     "user_quota_mb = 0 loads");
+	CHECK_INT_EQ(0, c.user_quota_mb, "user_quota_mb = 0: no limit");
 	config_release(&c);
 
 	/* CRLF line endings and a last line without a newline. */
@@ -220,6 +230,14 @@ static void test_errors(void)
 		     (const char *const[]){ "limit_memory_mb", "'-5'", NULL });
 	expect_error("unknown limit", "limit_colour = 5\n", 1,
 		     (const char *const[]){ "unknown key", "limit_<limit>",
+					    NULL });
+	expect_error("quota with a suffix", "user_quota_mb = 1G\n", 1,
+		     (const char *const[]){ "user_quota_mb", "'1G'",
+					    "whole number of MB", NULL });
+	expect_error("negative quota", "user_quota_mb = -1\n", 1,
+		     (const char *const[]){ "user_quota_mb", "'-1'", NULL });
+	expect_error("quota too large", "user_quota_mb = 2000000\n", 1,
+		     (const char *const[]){ "user_quota_mb", "1048576",
 					    NULL });
 	expect_error("unknown log level", "log_level = loud\n", 1,
 		     (const char *const[]){ "log_level", "'loud'", NULL });

@@ -1,8 +1,9 @@
-/* core/ns/ns_file.c: open files: content in memory while open, written back
- * to the store on flush (close) and fsync. */
+/* core/prov/area_file.c: open files of skills/ and workflows/: content in
+ * memory while open, written back to the store on flush (close) and
+ * fsync (area.h). */
+#include "core/prov/area.h"
 #include "core/util/log.h"
 #include "core/util/name.h"
-#include "core/ns/ns_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +13,7 @@
 #include <string.h>
 
 /* Callers hold n->mu (or the tree for writing). */
-int file_load(struct ns *ns, struct node *n)
+int area_load_content(struct ns *ns, struct node *n)
 {
 	char key[PATH_MAX];
 	int rc;
@@ -42,7 +43,7 @@ int file_load(struct ns *ns, struct node *n)
 	return 0;
 }
 
-int xattrs_load(struct ns *ns, struct node *n)
+int area_xattrs_load(struct ns *ns, struct node *n)
 {
 	char key[PATH_MAX];
 	int rc;
@@ -65,7 +66,7 @@ int xattrs_load(struct ns *ns, struct node *n)
 
 /* Write the content, attributes and xattrs of `n` to the store. Callers
  * hold n->mu (or the tree for writing). */
-int file_store(struct ns *ns, struct node *n, unsigned flags)
+int area_store(struct ns *ns, struct node *n, unsigned flags)
 {
 	struct blob_meta m;
 	char key[PATH_MAX];
@@ -73,9 +74,9 @@ int file_store(struct ns *ns, struct node *n, unsigned flags)
 
 	rc = node_key(n, key, sizeof(key));
 	if (!rc)
-		rc = file_load(ns, n);
+		rc = area_load_content(ns, n);
 	if (!rc)
-		rc = xattrs_load(ns, n);
+		rc = area_xattrs_load(ns, n);
 	if (rc)
 		return rc;
 	node_meta(n, &m);
@@ -89,7 +90,7 @@ int file_store(struct ns *ns, struct node *n, unsigned flags)
 	if (n->parent && !n->detached) {
 		/* The put renamed into the folder: its time is ours. */
 		pthread_mutex_lock(&n->parent->mu);
-		dir_store_meta(ns, n->parent);
+		area_dir_store_meta(ns, n->parent);
 		pthread_mutex_unlock(&n->parent->mu);
 	}
 	return 0;
@@ -114,91 +115,19 @@ static void file_revert(struct node *n)
 	}
 }
 
-int file_wants_write(int flags)
-{
-	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
-}
-
-int file_handle_new(struct node *n, struct caller *c, int flags,
-		    struct ns_file **out)
-{
-	struct ns_file *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -ENOMEM;
-	if (file_wants_write(flags)) {
-		f->opener = malloc(sizeof(*f->opener));
-		if (!f->opener) {
-			free(f);
-			return -ENOMEM;
-		}
-		acl_caller_keep(f->opener, c);
-	}
-	f->node = n;
-	f->flags = flags;
-	n->opens++;
-	__atomic_add_fetch(&n->pins, 1, __ATOMIC_SEQ_CST);
-	*out = f;
-	return 0;
-}
-
-/* A catalog is made for the caller when opened; reads see that snapshot.
- * The tree is held for reading. */
-static int open_catalog(struct ns *ns, struct caller *c, struct node *n,
-			int flags, struct ns_file **out)
-{
-	struct buf *b;
-	int rc;
-
-	if (file_wants_write(flags))
-		return -EACCES;
-	b = malloc(sizeof(*b));
-	if (!b)
-		return -ENOMEM;
-	buf_init(b, 0);
-	rc = catalog_build(ns, c, n, b);
-	if (!rc) {
-		pthread_mutex_lock(&n->mu);
-		rc = file_handle_new(n, c, flags, out);
-		pthread_mutex_unlock(&n->mu);
-	}
-	if (rc) {
-		buf_release(b);
-		free(b);
-		return rc;
-	}
-	(*out)->snap = b;
-	return 0;
-}
-
-int ns_file_is_synthetic(const struct ns_file *f)
-{
-	return f->snap != NULL || (run_kind(f->node) &&
-				    f->node->kind != NK_RUNGRAPH);
-}
-
-int ns_open(struct ns *ns, struct caller *c, struct node *n, int flags,
-	    struct ns_file **out, int *keep_cache)
+int area_open(struct ns *ns, struct caller *c, struct node *n, int flags,
+	      struct ns_file **out, int *keep_cache)
 {
 	unsigned r;
 	int rc = 0;
 
-	if (run_kind(n) && n->kind != NK_RUNGRAPH) {
-		*keep_cache = 0;
-		return run_open(ns, c, n, flags, out);
-	}
 	pthread_rwlock_rdlock(&ns->tree);
 	r = node_rights(ns, c, n);
-	if (!(r & ACL_R)) {
+	if (!(r & ACL_R))
 		rc = -ENOENT;
-	} else if (n->kind == NK_CATALOG) {
-		*keep_cache = 0;
-		rc = open_catalog(ns, c, n, flags, out);
-		pthread_rwlock_unlock(&ns->tree);
-		return rc;
-	} else if (n->kind != NK_FILE && n->kind != NK_RUNGRAPH)
+	else if (n->sub != AREA_FILE)
 		rc = -EISDIR;
-	else if (n->detached && (!n->loaded || n->kind == NK_RUNGRAPH))
+	else if (n->detached && !n->loaded)
 		rc = -ESTALE;	/* removed since the kernel looked it up:
 				 * it walks the path again */
 	else if (file_wants_write(flags) && !(r & ACL_W))
@@ -206,11 +135,6 @@ int ns_open(struct ns *ns, struct caller *c, struct node *n, int flags,
 	if (rc)
 		goto out;
 	pthread_mutex_lock(&n->mu);
-	if (n->kind == NK_RUNGRAPH && file_wants_write(flags) &&
-	    (rc = run_graph_writer(n, c))) {
-		pthread_mutex_unlock(&n->mu);
-		goto out;
-	}
 	if (flags & O_TRUNC) {
 		rc = buf_resize(&n->data, 0);
 		if (rc) {
@@ -233,9 +157,7 @@ out:
 	return rc;
 }
 
-/* Checks shared by everything that adds or removes a name in `parent`.
- * Returns 0 when the caller may change the folder. */
-int ns_check_dir_write(struct ns *ns, struct caller *c, struct node *parent)
+int area_check_dir_write(struct ns *ns, struct caller *c, struct node *parent)
 {
 	unsigned r = node_rights(ns, c, parent);
 
@@ -243,15 +165,14 @@ int ns_check_dir_write(struct ns *ns, struct caller *c, struct node *parent)
 		return -ENOENT;
 	if (!S_ISDIR(parent->mode))
 		return -ENOTDIR;
-	if (parent->kind != NK_AREA && parent->kind != NK_DIR)
+	if (parent->ops != &area_prov)
 		return r & ACL_W ? -EPERM : -EACCES;	/* the fixed tree */
 	if (!(r & ACL_W))
 		return -EACCES;
 	return 0;
 }
 
-/* A new name in `parent`: valid, and its key not too long. */
-int ns_check_new_name(struct node *parent, const char *name)
+int area_check_new_name(struct node *parent, const char *name)
 {
 	char key[PATH_MAX];
 	int rc = name_check(name);
@@ -267,20 +188,17 @@ int ns_check_new_name(struct node *parent, const char *name)
 	return 0;
 }
 
-int ns_create(struct ns *ns, struct caller *c, struct node *parent,
-	      const char *name, mode_t mode, int flags, struct node **out,
-	      struct stat *st, struct ns_file **fout)
+int area_create(struct ns *ns, struct caller *c, struct node *parent,
+		const char *name, mode_t mode, int flags, struct node **out,
+		struct stat *st, struct ns_file **fout)
 {
 	struct node *n;
 	int rc, keep;
 
-	if (run_kind(parent))
-		return run_create(ns, c, parent, name, mode, flags, out, st,
-				  fout);
 	pthread_rwlock_wrlock(&ns->tree);
-	rc = ns_check_dir_write(ns, c, parent);
+	rc = area_check_dir_write(ns, c, parent);
 	if (!rc)
-		rc = ns_check_new_name(parent, name);
+		rc = area_check_new_name(parent, name);
 	if (rc)
 		goto out;
 	n = node_child(ns, parent, name);
@@ -305,7 +223,8 @@ int ns_create(struct ns *ns, struct caller *c, struct node *parent,
 		*out = n;
 		return 0;
 	}
-	n = node_new(ns, parent, name, NK_FILE, S_IFREG | (mode & 0777));
+	n = node_new(ns, parent, name, &area_prov, AREA_FILE,
+		     S_IFREG | (mode & 0777));
 	if (!n) {
 		rc = -ENOMEM;
 		goto out;
@@ -329,69 +248,33 @@ out:
 	return rc;
 }
 
-ssize_t ns_read(struct ns *ns, struct ns_file *f, char *dst, size_t size,
-		off_t off)
+ssize_t area_read(struct ns *ns, struct ns_file *f, char *dst, size_t size,
+		  off_t off)
 {
 	struct node *n = f->node;
 	ssize_t rc;
 
-	if (off < 0)
-		return -EINVAL;
-	if (run_kind(n) && n->kind != NK_RUNGRAPH)
-		return run_read(ns, f, dst, size, off);
-	if (f->snap) {
-		if ((uint64_t)off >= f->snap->len)
-			return 0;
-		if (size > f->snap->len - (size_t)off)
-			size = f->snap->len - (size_t)off;
-		memcpy(dst, f->snap->data + off, size);
-		return (ssize_t)size;
-	}
 	pthread_rwlock_rdlock(&ns->tree);
 	pthread_mutex_lock(&n->mu);
-	rc = file_load(ns, n);
-	if (!rc) {
-		size_t len = n->data.len;
-
-		if ((uint64_t)off >= len) {
-			rc = 0;
-		} else {
-			if (size > len - (size_t)off)
-				size = len - (size_t)off;
-			memcpy(dst, n->data.data + off, size);
-			rc = (ssize_t)size;
-		}
-	}
+	rc = area_load_content(ns, n);
+	if (!rc)
+		rc = node_buf_read(n, dst, size, off);
 	pthread_mutex_unlock(&n->mu);
 	pthread_rwlock_unlock(&ns->tree);
 	return rc;
 }
 
-ssize_t ns_write(struct ns *ns, struct ns_file *f, const char *src,
-		 size_t size, off_t off)
+ssize_t area_write(struct ns *ns, struct ns_file *f, const char *src,
+		   size_t size, off_t off)
 {
 	struct node *n = f->node;
 	ssize_t rc;
 
-	if (off < 0)
-		return -EINVAL;
-	if (run_kind(n) && n->kind != NK_RUNGRAPH)
-		return run_write(ns, f, src, size, off);
-	if ((uint64_t)off > ns->cfg->max_file_size ||
-	    size > ns->cfg->max_file_size - (uint64_t)off)
-		return -EFBIG;
 	pthread_rwlock_rdlock(&ns->tree);
 	pthread_mutex_lock(&n->mu);
-	rc = file_load(ns, n);
+	rc = area_load_content(ns, n);
 	if (!rc)
-		rc = buf_pwrite(&n->data, src, size, (size_t)off);
-	if (!rc) {
-		n->size = n->data.len;
-		n->dirty = 1;
-		ns_now(&n->mtime);
-		n->ctime = n->mtime;
-		rc = (ssize_t)size;
-	}
+		rc = node_buf_write(ns, n, src, size, off);
 	pthread_mutex_unlock(&n->mu);
 	pthread_rwlock_unlock(&ns->tree);
 	return rc;
@@ -403,14 +286,12 @@ static int file_sync(struct ns *ns, struct ns_file *f, unsigned flags)
 	char key[PATH_MAX];
 	int rc = 0;
 
-	if (f->snap || run_kind(n))
-		return 0;	/* nothing to store: a graph is run at flush */
 	pthread_rwlock_rdlock(&ns->tree);
 	pthread_mutex_lock(&n->mu);
 	if (n->detached)
 		rc = 0;	/* unlinked: nothing to keep */
 	else if (n->dirty)
-		rc = file_store(ns, n, flags);
+		rc = area_store(ns, n, flags);
 	else if ((flags & BLOB_SYNC) && n->stored &&
 		 !(rc = node_key(n, key, sizeof(key))))
 		rc = ns->blob->ops->sync(ns->blob, key);
@@ -419,49 +300,138 @@ static int file_sync(struct ns *ns, struct ns_file *f, unsigned flags)
 	return rc;
 }
 
-int ns_flush(struct ns *ns, struct ns_file *f)
+int area_flush(struct ns *ns, struct ns_file *f)
 {
-	if (f->node->kind == NK_RUNGRAPH)
-		return run_flush(ns, f);
 	return file_sync(ns, f, 0);
 }
 
-int ns_fsync(struct ns *ns, struct ns_file *f)
+int area_fsync(struct ns *ns, struct ns_file *f)
 {
 	return file_sync(ns, f, BLOB_SYNC);
 }
 
-void ns_release(struct ns *ns, struct ns_file *f)
+/* The tree is held for writing; n->opens is already counted down. */
+void area_release(struct ns *ns, struct ns_file *f)
 {
 	struct node *n = f->node;
 
-	pthread_rwlock_wrlock(&ns->tree);
-	if (--n->opens == 0 && n->kind == NK_RUNGRAPH) {
-		if (!n->detached)	/* closed empty: not a graph */
-			node_detach(ns, n);
-	} else if (n->opens == 0) {
-		if (n->dirty && !n->detached) {
-			/* The flush failed and close() said so. */
-			char esc[128];
+	(void)ns;
+	if (n->opens || n->detached)
+		return;
+	if (n->dirty) {
+		/* The flush failed and close() said so. */
+		char esc[128];
 
-			log_warn("'%s': changes that could not be stored are "
-				 "dropped; the stored content stays",
-				 log_escape(esc, sizeof(esc), n->name));
-			file_revert(n);
-		} else if (!n->detached) {
-			buf_release(&n->data);
-			n->loaded = 0;
-		}
+		log_warn("'%s': changes that could not be stored are "
+			 "dropped; the stored content stays",
+			 log_escape(esc, sizeof(esc), n->name));
+		file_revert(n);
+	} else {
+		buf_release(&n->data);
+		n->loaded = 0;
 	}
-	__atomic_sub_fetch(&n->pins, 1, __ATOMIC_SEQ_CST);
-	node_maybe_free(ns, n);
-	pthread_rwlock_unlock(&ns->tree);
-	if (f->snap) {
-		buf_release(f->snap);
-		free(f->snap);
-	}
-	free(f->path);
-	free(f->run_name);
-	free(f->opener);
-	free(f);
 }
+
+/* Whatever is still dirty at unmount is stored, synced. */
+void area_unmount(struct ns *ns, struct node *n)
+{
+	if (n->sub == AREA_FILE && n->dirty && area_store(ns, n, BLOB_SYNC)) {
+		char esc[128];
+
+		log_err("could not store '%s' at exit",
+			log_escape(esc, sizeof(esc), n->name));
+	}
+}
+
+/* A folder's mtime is the namespace's: write it to the store after each
+ * change of its entries (the store's own folder times follow its own
+ * renames). */
+void area_dir_store_meta(struct ns *ns, struct node *dir)
+{
+	struct blob_meta m;
+	char key[PATH_MAX];
+	int rc;
+
+	if (dir->ops != &area_prov || dir->sub == AREA_FILE)
+		return;
+	if (node_key(dir, key, sizeof(key)))
+		return;
+	node_meta(dir, &m);
+	rc = ns->blob->ops->setmeta(ns->blob, key, &m);
+	if (rc && rc != -ENOENT) {
+		char esc[128];
+
+		log_warn("could not store the times of '%s': %s",
+			 log_escape(esc, sizeof(esc), dir->name), strerror(-rc));
+	}
+}
+
+/* The node at `path` from the mount ("team/eng/skills/x.md"). The tree is
+ * held. */
+static struct node *node_at(struct ns *ns, const char *path)
+{
+	char comp[NAME_MAX + 1];
+	struct node *n = ns->root;
+
+	while (n && *path) {
+		const char *slash = strchr(path, '/');
+		size_t k = slash ? (size_t)(slash - path) : strlen(path);
+
+		if (k == 0 || k > NAME_MAX)
+			return NULL;
+		memcpy(comp, path, k);
+		comp[k] = '\0';
+		n = node_child(ns, n, comp);
+		path += k + (slash ? 1 : 0);
+	}
+	return n;
+}
+
+int area_file_content(struct ns *ns, struct caller *c, const char *path,
+		      struct buf *out)
+{
+	char key[PATH_MAX];
+	struct node *n;
+	int rc = 0;
+
+	pthread_rwlock_rdlock(&ns->tree);
+	n = node_at(ns, path);
+	if (!n || n->ops != &area_prov || n->sub != AREA_FILE ||
+	    !(node_rights(ns, c, n) & ACL_R)) {
+		rc = -ENOENT;
+		goto out;
+	}
+	pthread_mutex_lock(&n->mu);
+	if (n->loaded)
+		rc = buf_append(out, n->data.data, n->data.len);
+	else if (!n->stored)
+		rc = 0;
+	else if (!(rc = node_key(n, key, sizeof(key))))
+		rc = ns->blob->ops->get(ns->blob, key, out);
+	pthread_mutex_unlock(&n->mu);
+out:
+	pthread_rwlock_unlock(&ns->tree);
+	return rc;
+}
+
+const struct prov_ops area_prov = {
+	.name = "area",
+	.create = area_create,
+	.mkdir = area_mkdir,
+	.unlink = area_unlink,
+	.rmdir = area_rmdir,
+	.rename = area_rename,
+	.setattr = area_setattr,
+	.open = area_open,
+	.setxattr = area_setxattr,
+	.getxattr = area_getxattr,
+	.listxattr = area_listxattr,
+	.removexattr = area_removexattr,
+	.volume_load = area_volume_load,
+	.unmount = area_unmount,
+	.read = area_read,
+	.write = area_write,
+	.flush = area_flush,
+	.fsync = area_fsync,
+	.release = area_release,
+};

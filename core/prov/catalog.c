@@ -1,13 +1,14 @@
-/* core/prov/ns_catalog.c: catalog.json, made for the caller at each open.
+/* core/prov/catalog.c: catalog.json, made for the caller at each open.
  *
  * <volume>/catalog.json lists that volume's skills; MOUNT/catalog.json
  * lists every skill the caller may use, resolved as DESIGN.md section 4
  * says: the caller's own volume, then the caller's teams in name order,
  * then system; the first skill with an id wins and the others are listed
- * as shadowed. Each skill's fields come from its parse cache (ns_xattr.c),
+ * as shadowed. Each skill's fields come from its parse cache (area_xattr.c),
  * so unchanged files are not parsed again. */
+#include "core/prov/area.h"
+#include "core/prov/library.h"
 #include "core/util/name.h"
-#include "core/ns/ns_int.h"
 #include "core/skill/skill.h"
 #include "core/skill/skill_xattr.h"
 
@@ -52,15 +53,6 @@ static int put_str(struct buf *b, const char *s)
 	return skill_json_str(b, s, strlen(s));
 }
 
-static const struct blob_xattr *field(const struct node *n, const char *f)
-{
-	size_t k = strlen(SKILL_XATTR_PREFIX);
-
-	for (size_t i = 0; i < n->skill_x.n; i++)
-		if (strcmp(n->skill_x.v[i].name + k, f) == 0)
-			return &n->skill_x.v[i];
-	return NULL;
-}
 
 /* One skill's object; `vol` and `qid` only for the mount's catalog. */
 static int skill_obj(struct buf *b, const struct node *n, const char *path,
@@ -78,7 +70,7 @@ static int skill_obj(struct buf *b, const struct node *n, const char *path,
 	if (!rc && qid && !(rc = put(b, ",\"qualified_id\":")))
 		rc = put_str(b, qid);
 	for (size_t i = 0; !rc && i < sizeof(text) / sizeof(*text); i++) {
-		const struct blob_xattr *x = field(n, text[i]);
+		const struct blob_xattr *x = library_field(n, text[i]);
 
 		if (!(rc = put(b, ",\"")) && !(rc = put(b, text[i])) &&
 		    !(rc = put(b, "\":")))
@@ -86,7 +78,7 @@ static int skill_obj(struct buf *b, const struct node *n, const char *path,
 				 put(b, "null");
 	}
 	for (size_t i = 0; !rc && i < sizeof(json) / sizeof(*json); i++) {
-		const struct blob_xattr *x = field(n, json[i]);
+		const struct blob_xattr *x = library_field(n, json[i]);
 
 		if (!(rc = put(b, ",\"")) && !(rc = put(b, json[i])) &&
 		    !(rc = put(b, "\":")))
@@ -99,7 +91,7 @@ static int skill_obj(struct buf *b, const struct node *n, const char *path,
 static int cat_add(struct cat *c, const struct node *n, const char *path,
 		   const char *vol, int qualified)
 {
-	const struct blob_xattr *id = field(n, "id");
+	const struct blob_xattr *id = library_field(n, "id");
 	struct cat_entry *e;
 	int rc;
 
@@ -143,10 +135,10 @@ static int collect(struct ns *ns, struct node *dir, struct cat *c,
 			rc = collect(ns, n, c, vol, qualified);
 			continue;
 		}
-		if (!skill_is(n))
+		if (!area_skill_is(n))
 			continue;
 		pthread_mutex_lock(&n->mu);
-		rc = skill_cache(ns, n);
+		rc = area_skill_cache(ns, n);
 		if (!rc)
 			rc = node_key(n, key, sizeof(key));
 		if (!rc)
@@ -159,12 +151,6 @@ static int collect(struct ns *ns, struct node *dir, struct cat *c,
 	return rc;
 }
 
-/* "system", "team/eng", "user/alice" */
-static const char *vol_name(const struct node *v, char *out, size_t cap)
-{
-	snprintf(out, cap, "%s", v->vol->prefix + strlen("volumes/"));
-	return out;
-}
 
 static int by_path(const void *a, const void *b)
 {
@@ -183,7 +169,7 @@ static int collect_volume(struct ns *ns, struct node *v, struct cat *c,
 
 	if (!skills)
 		return 0;
-	rc = collect(ns, skills, c, vol_name(v, name, sizeof(name)),
+	rc = collect(ns, skills, c, library_vol_name(v, name, sizeof(name)),
 		     qualified);
 	if (rc)
 		return rc;
@@ -246,49 +232,8 @@ static int write_list(struct buf *b, const struct cat *c, int shadowed)
 	return rc;
 }
 
-/* The volumes the caller resolves through, in order. */
-static size_t resolution_order(struct ns *ns, struct caller *c,
-			       struct node **out, size_t cap)
-{
-	struct node *teams[CONFIG_MAX_LIST];
-	struct ident_user u;
-	size_t n = 0, nt = 0;
-	uint64_t mask = 0;
-
-	if (ident_user_by_uid(ns->id, c->uid, &u) == 0) {
-		struct node *v = node_child(ns, ns->user, u.name);
-
-		if (v && n < cap)
-			out[n++] = v;
-	}
-	acl_load_groups(c);
-	mask = ident_teams_of(ns->id, c->groups, (size_t)c->ngroups);
-	for (struct node *t = ns->team->child; t; t = t->next) {
-		int idx;
-
-		if (t->kind == NK_VOLUME && nt < CONFIG_MAX_LIST &&
-		    ident_team(ns->id, t->name, &idx, NULL) == 0 &&
-		    (mask & ((uint64_t)1 << idx)))
-			teams[nt++] = t;
-	}
-	/* name order */
-	for (size_t i = 1; i < nt; i++)
-		for (size_t j = i; j > 0 &&
-		     strcmp(teams[j - 1]->name, teams[j]->name) > 0; j--) {
-			struct node *tmp = teams[j];
-
-			teams[j] = teams[j - 1];
-			teams[j - 1] = tmp;
-		}
-	for (size_t i = 0; i < nt && n < cap; i++)
-		out[n++] = teams[i];
-	if (n < cap)
-		out[n++] = node_child(ns, ns->root, "system");
-	return n;
-}
-
-int catalog_build(struct ns *ns, struct caller *c, struct node *n,
-		  struct buf *out)
+static int catalog_build(struct ns *ns, struct caller *c, struct node *n,
+			 struct buf *out)
 {
 	struct node *order[CONFIG_MAX_LIST + 2];
 	struct cat cat = { NULL, 0, 0 };
@@ -302,14 +247,14 @@ int catalog_build(struct ns *ns, struct caller *c, struct node *n,
 
 		rc = collect_volume(ns, v, &cat, 0);
 		if (!rc && !(rc = put(out, "{\"volume\":")) &&
-		    !(rc = put_str(out, vol_name(v, name, sizeof(name)))) &&
+		    !(rc = put_str(out, library_vol_name(v, name, sizeof(name)))) &&
 		    !(rc = put(out, ",\n \"skills\":[\n  ")) &&
 		    !(rc = write_list(out, &cat, 0)))
 			rc = put(out, "]}\n");
 		cat_release(&cat);
 		return rc;
 	}
-	nv = resolution_order(ns, c, order, sizeof(order) / sizeof(*order));
+	nv = library_order(ns, c, order, sizeof(order) / sizeof(*order));
 	for (size_t i = 0; i < nv && !rc; i++)
 		rc = collect_volume(ns, order[i], &cat, 1);
 	if (!rc)
@@ -317,7 +262,7 @@ int catalog_build(struct ns *ns, struct caller *c, struct node *n,
 	if (!rc && !(rc = put(out, "{\"resolution\":[")))
 		for (size_t i = 0; i < nv && !rc; i++)
 			if (!(rc = put(out, i ? "," : "")))
-				rc = put_str(out, vol_name(order[i], name,
+				rc = put_str(out, library_vol_name(order[i], name,
 							   sizeof(name)));
 	if (!rc && !(rc = put(out, "],\n \"skills\":[\n  ")) &&
 	    !(rc = write_list(out, &cat, 0)) &&
@@ -328,112 +273,80 @@ int catalog_build(struct ns *ns, struct caller *c, struct node *n,
 	return rc;
 }
 
-/* --- resolution -------------------------------------------------------- */
+/* --- the provider ---------------------------------------------------------- */
 
-struct find {
-	const char *name;
-	struct node *by_id, *by_stem;
-};
-
-static int stem_is(const struct node *n, const char *name)
+/* A catalog is made for the caller when opened; reads see that snapshot. */
+static int catalog_open(struct ns *ns, struct caller *c, struct node *n,
+			int flags, struct ns_file **out, int *keep_cache)
 {
-	size_t k = strlen(n->name);
+	struct buf *b;
+	int rc;
 
-	return k == strlen(name) + 3 && strncmp(n->name, name, k - 3) == 0;
-}
-
-/* The first skill under `dir` whose id (else file stem) is f->name. */
-static void find_in(struct ns *ns, struct node *dir, struct find *f)
-{
-	for (struct node *n = dir->child; n && !f->by_id; n = n->next) {
-		const struct blob_xattr *id;
-
-		if (S_ISDIR(n->mode)) {
-			find_in(ns, n, f);
-			continue;
-		}
-		if (!skill_is(n))
-			continue;
-		pthread_mutex_lock(&n->mu);
-		if (skill_cache(ns, n) == 0) {
-			id = field(n, "id");
-			if (id && strcmp(id->value, f->name) == 0)
-				f->by_id = n;
-		}
-		pthread_mutex_unlock(&n->mu);
-		if (!f->by_stem && stem_is(n, f->name))
-			f->by_stem = n;
-	}
-}
-
-static struct node *find_skill(struct ns *ns, struct node *vol,
-			       const char *name)
-{
-	struct node *skills = node_child(ns, vol, "skills");
-	struct find f = { name, NULL, NULL };
-
-	if (skills)
-		find_in(ns, skills, &f);
-	return f.by_id ? f.by_id : f.by_stem;
-}
-
-/* "system/x", "team/t/x", "user/u/x": the volume, and the name after. */
-static struct node *qualified(struct ns *ns, const char *q, const char **rest)
-{
-	const char *slash;
-	char owner[IDENT_NAME_MAX];
-	struct node *cls;
-	size_t k;
-
-	if (strncmp(q, "system/", 7) == 0) {
-		*rest = q + 7;
-		return node_child(ns, ns->root, "system");
-	}
-	if (strncmp(q, "team/", 5) == 0)
-		cls = ns->team, q += 5;
-	else if (strncmp(q, "user/", 5) == 0)
-		cls = ns->user, q += 5;
-	else
-		return NULL;
-	slash = strchr(q, '/');
-	k = slash ? (size_t)(slash - q) : 0;
-	if (!slash || k == 0 || k >= sizeof(owner))
-		return NULL;
-	memcpy(owner, q, k);
-	owner[k] = '\0';
-	*rest = slash + 1;
-	return node_child(ns, cls, owner);
-}
-
-int ns_resolve_skill(struct ns *ns, struct caller *c, const char *name,
-		     char *path, size_t cap)
-{
-	struct node *order[CONFIG_MAX_LIST + 2], *hit = NULL, *v;
-	const char *rest = name;
-	char key[PATH_MAX];
-	size_t nv;
-	int rc = -ENOENT;
-
-	if (strlen(name) > PATH_MAX_BYTES)
-		return -ENAMETOOLONG;
+	*keep_cache = 0;
 	pthread_rwlock_rdlock(&ns->tree);
-	v = strchr(name, '/') ? qualified(ns, name, &rest) : NULL;
-	if (v && *rest && !strchr(rest, '/') &&
-	    (node_rights(ns, c, v) & ACL_R)) {
-		hit = find_skill(ns, v, rest);
-	} else if (!strchr(name, '/') && *name) {
-		nv = resolution_order(ns, c, order,
-				      sizeof(order) / sizeof(*order));
-		for (size_t i = 0; i < nv && !hit; i++)
-			hit = find_skill(ns, order[i], name);
+	if (!node_visible(ns, c, n)) {
+		rc = -ENOENT;
+		goto out;
 	}
-	if (hit && !(rc = node_key(hit, key, sizeof(key)))) {
-		const char *p = key + strlen("volumes/");
-
-		rc = strlen(p) < cap ? 0 : -ENAMETOOLONG;
-		if (!rc)
-			memcpy(path, p, strlen(p) + 1);
+	if (file_wants_write(flags)) {
+		rc = -EACCES;
+		goto out;
 	}
+	b = malloc(sizeof(*b));
+	if (!b) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	buf_init(b, 0);
+	rc = catalog_build(ns, c, n, b);
+	if (!rc) {
+		pthread_mutex_lock(&n->mu);
+		rc = file_handle_new(n, c, flags, out);
+		pthread_mutex_unlock(&n->mu);
+	}
+	if (rc) {
+		buf_release(b);
+		free(b);
+		goto out;
+	}
+	(*out)->snap = b;
+out:
 	pthread_rwlock_unlock(&ns->tree);
 	return rc;
 }
+
+static ssize_t catalog_read(struct ns *ns, struct ns_file *f, char *dst,
+			    size_t size, off_t off)
+{
+	(void)ns;
+	if ((uint64_t)off >= f->snap->len)
+		return 0;
+	if (size > f->snap->len - (size_t)off)
+		size = f->snap->len - (size_t)off;
+	memcpy(dst, f->snap->data + off, size);
+	return (ssize_t)size;
+}
+
+/* Made anew at each open: its times are now. */
+static void catalog_stat(struct ns *ns, struct node *n, struct stat *st)
+{
+	(void)ns;
+	ns_now(&n->mtime);
+	st->st_mtim = n->mtime;
+	st->st_atim = n->mtime;
+	st->st_ctim = n->mtime;
+}
+
+static int catalog_direct_io(const struct ns_file *f)
+{
+	(void)f;
+	return 1;
+}
+
+const struct prov_ops catalog_prov = {
+	.name = "catalog",
+	.stat = catalog_stat,
+	.open = catalog_open,
+	.direct_io = catalog_direct_io,
+	.read = catalog_read,
+};

@@ -1,10 +1,11 @@
-/* core/prov/ns_submit.c: a closed run/<name>.json becomes a run: parse the
+/* core/prov/run_submit.c: a closed run/<name>.json becomes a run: parse the
  * graph, resolve each node's skill as the caller (DESIGN.md section 4),
  * snapshot the skill files, check, and hand it to the engine; or keep a
  * record whose `error` says what is wrong and where. */
 #include "core/run/engine.h"
 #include "core/util/log.h"
-#include "core/ns/ns_int.h"
+#include "core/prov/area.h"
+#include "core/prov/run.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -20,54 +21,6 @@ struct submit {
 	size_t alloc;
 	size_t nfirst;		/* entries of first_error set */
 };
-
-/* The node at `path` from the mount ("team/eng/skills/x.md"). The tree is
- * held. */
-static struct node *node_at(struct ns *ns, const char *path)
-{
-	char comp[NAME_MAX + 1];
-	struct node *n = ns->root;
-
-	while (n && *path) {
-		const char *slash = strchr(path, '/');
-		size_t k = slash ? (size_t)(slash - path) : strlen(path);
-
-		if (k == 0 || k > NAME_MAX)
-			return NULL;
-		memcpy(comp, path, k);
-		comp[k] = '\0';
-		n = node_child(ns, n, comp);
-		path += k + (slash ? 1 : 0);
-	}
-	return n;
-}
-
-/* The content the caller would read at `path`. */
-static int skill_content(struct ns *ns, struct caller *c, const char *path,
-			 struct buf *out)
-{
-	char key[PATH_MAX];
-	struct node *n;
-	int rc = 0;
-
-	pthread_rwlock_rdlock(&ns->tree);
-	n = node_at(ns, path);
-	if (!n || n->kind != NK_FILE || !(node_rights(ns, c, n) & ACL_R)) {
-		rc = -ENOENT;
-		goto out;
-	}
-	pthread_mutex_lock(&n->mu);
-	if (n->loaded)
-		rc = buf_append(out, n->data.data, n->data.len);
-	else if (!n->stored)
-		rc = 0;
-	else if (!(rc = node_key(n, key, sizeof(key))))
-		rc = ns->blob->ops->get(ns->blob, key, out);
-	pthread_mutex_unlock(&n->mu);
-out:
-	pthread_rwlock_unlock(&ns->tree);
-	return rc;
-}
 
 static int add_skill(struct submit *s, const char *path, struct buf *data,
 		     const struct skill **out)
@@ -133,7 +86,7 @@ static int lookup(void *arg, const char *name, const struct skill **out)
 		}
 	}
 	buf_init(&data, SKILL_MAX_FILE + 1);
-	rc = skill_content(s->ns, s->c, path, &data);
+	rc = area_file_content(s->ns, s->c, path, &data);
 	if (rc == -EFBIG)
 		rc = buf_resize(&data, SKILL_MAX_FILE + 1);	/* parse says */
 	if (!rc)
@@ -206,7 +159,7 @@ static int stage_file(struct submit *s, size_t node, const char *port,
 	graph_quote(q, sizeof(q), path);
 	name = name ? name + 1 : path;
 	buf_init(&data, (size_t)s->ns->cfg->max_file_size);
-	rc = skill_content(s->ns, s->c, path, &data);
+	rc = area_file_content(s->ns, s->c, path, &data);
 	if (rc == -ENOENT || (rc == 0 && !*name)) {
 		graph_errors_addf(errs, "node '%s': input '%s': no file '%s' "
 				  "that you may read (give a path from the "

@@ -1,8 +1,8 @@
-/* core/ns/ns_ops.c: operations that change names and attributes: mkdir,
- * unlink, rmdir, rename, setattr. */
+/* core/prov/area_ops.c: what changes names and attributes in skills/ and
+ * workflows/: mkdir, unlink, rmdir, rename, setattr (area.h). */
+#include "core/prov/area.h"
 #include "core/util/log.h"
 #include "core/util/name.h"
-#include "core/ns/ns_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-int ns_mkdir(struct ns *ns, struct caller *c, struct node *parent,
-	     const char *name, mode_t mode, struct node **out,
-	     struct stat *st)
+int area_mkdir(struct ns *ns, struct caller *c, struct node *parent,
+	       const char *name, mode_t mode, struct node **out,
+	       struct stat *st)
 {
 	struct blob_meta m;
 	char key[PATH_MAX];
@@ -21,16 +21,17 @@ int ns_mkdir(struct ns *ns, struct caller *c, struct node *parent,
 	int rc;
 
 	pthread_rwlock_wrlock(&ns->tree);
-	rc = ns_check_dir_write(ns, c, parent);
+	rc = area_check_dir_write(ns, c, parent);
 	if (!rc)
-		rc = ns_check_new_name(parent, name);
+		rc = area_check_new_name(parent, name);
 	if (rc)
 		goto out;
 	if (node_child(ns, parent, name)) {
 		rc = -EEXIST;
 		goto out;
 	}
-	n = node_new(ns, parent, name, NK_DIR, S_IFDIR | (mode & 0777));
+	n = node_new(ns, parent, name, &area_prov, AREA_DIR,
+		     S_IFDIR | (mode & 0777));
 	if (!n) {
 		rc = -ENOMEM;
 		goto out;
@@ -50,7 +51,7 @@ int ns_mkdir(struct ns *ns, struct caller *c, struct node *parent,
 	n->stored = 1;
 	n->nlookup = 1;
 	parent->mtime = n->mtime;
-	dir_store_meta(ns, parent);
+	area_dir_store_meta(ns, parent);
 	node_stat(ns, c, n, st);
 	*out = n;
 out:
@@ -66,12 +67,12 @@ out:
  * one then gives ENOENT). */
 static int keep_for_open_files(struct ns *ns, struct node *n)
 {
-	if (n->kind != NK_FILE || n->loaded)
+	if (n->sub != AREA_FILE || n->loaded)
 		return 0;
 	if (n->opens)
-		return file_load(ns, n);
+		return area_load_content(ns, n);
 	if (__atomic_load_n(&n->nlookup, __ATOMIC_SEQ_CST) &&
-	    n->size <= KEEP_SMALL_MAX && file_load(ns, n)) {
+	    n->size <= KEEP_SMALL_MAX && area_load_content(ns, n)) {
 		char esc[128];
 
 		log_debug("could not keep '%s' for late readers",
@@ -83,7 +84,7 @@ static int keep_for_open_files(struct ns *ns, struct node *n)
 static int remove_checks(struct ns *ns, struct caller *c, struct node *parent,
 			 const char *name, struct node **out)
 {
-	int rc = ns_check_dir_write(ns, c, parent);
+	int rc = area_check_dir_write(ns, c, parent);
 
 	if (rc)
 		return rc;
@@ -102,27 +103,25 @@ static int remove_node(struct ns *ns, struct node *parent, struct node *n)
 	if (!rc)
 		rc = node_key(n, key, sizeof(key));
 	if (!rc && n->stored)
-		rc = n->kind == NK_FILE ? ns->blob->ops->del(ns->blob, key) :
+		rc = n->sub == AREA_FILE ? ns->blob->ops->del(ns->blob, key) :
 					  ns->blob->ops->rmdir(ns->blob, key);
 	if (rc && rc != -ENOENT)
 		return rc;
 	ns_now(&parent->mtime);
-	dir_store_meta(ns, parent);
+	area_dir_store_meta(ns, parent);
 	node_detach(ns, n);
 	return 0;
 }
 
-int ns_unlink(struct ns *ns, struct caller *c, struct node *parent,
-	      const char *name)
+int area_unlink(struct ns *ns, struct caller *c, struct node *parent,
+		const char *name)
 {
 	struct node *n;
 	int rc;
 
-	if (run_kind(parent))
-		return run_remove(ns, c, parent, name, 0);
 	pthread_rwlock_wrlock(&ns->tree);
 	rc = remove_checks(ns, c, parent, name, &n);
-	if (!rc && n->kind != NK_FILE)
+	if (!rc && n->sub != AREA_FILE)
 		rc = -EISDIR;
 	if (!rc)
 		rc = remove_node(ns, parent, n);
@@ -130,17 +129,15 @@ int ns_unlink(struct ns *ns, struct caller *c, struct node *parent,
 	return rc;
 }
 
-int ns_rmdir(struct ns *ns, struct caller *c, struct node *parent,
-	     const char *name)
+int area_rmdir(struct ns *ns, struct caller *c, struct node *parent,
+	       const char *name)
 {
 	struct node *n;
 	int rc;
 
-	if (run_kind(parent))
-		return run_remove(ns, c, parent, name, 1);
 	pthread_rwlock_wrlock(&ns->tree);
 	rc = remove_checks(ns, c, parent, name, &n);
-	if (!rc && n->kind == NK_FILE)
+	if (!rc && n->sub == AREA_FILE)
 		rc = -ENOTDIR;
 	else if (!rc && n->nchildren)
 		rc = -ENOTEMPTY;
@@ -153,7 +150,7 @@ int ns_rmdir(struct ns *ns, struct caller *c, struct node *parent,
 /* The area (skills/ or workflows/) a data node lies in. */
 static struct node *area_of(struct node *n)
 {
-	while (n && n->kind != NK_AREA)
+	while (n && n->sub != AREA_TOP)
 		n = n->parent;
 	return n;
 }
@@ -169,47 +166,40 @@ static int is_ancestor(const struct node *a, const struct node *n)
 static int rename_checks(struct node *src, struct node *dst,
 			 struct node *newparent, unsigned flags)
 {
-	if (src->kind == NK_DIR && is_ancestor(src, newparent))
+	if (src->sub == AREA_DIR && is_ancestor(src, newparent))
 		return -EINVAL;
 	if (!dst)
 		return 0;
 	if (flags & RENAME_NOREPLACE)
 		return -EEXIST;
-	if (src->kind == NK_DIR && dst->kind == NK_FILE)
+	if (src->sub == AREA_DIR && dst->sub == AREA_FILE)
 		return -ENOTDIR;
-	if (src->kind == NK_FILE && dst->kind != NK_FILE)
+	if (src->sub == AREA_FILE && dst->sub != AREA_FILE)
 		return -EISDIR;
 	if (dst->nchildren)
 		return -ENOTEMPTY;
 	return 0;
 }
 
-int ns_rename(struct ns *ns, struct caller *c, struct node *parent,
-	      const char *name, struct node *newparent, const char *newname,
-	      unsigned flags)
+int area_rename(struct ns *ns, struct caller *c, struct node *parent,
+		const char *name, struct node *newparent,
+		const char *newname, unsigned flags)
 {
 	char from[PATH_MAX], to[PATH_MAX], *copy = NULL;
 	struct node *src, *dst;
 	int rc;
 
-	if (flags & ~(unsigned)RENAME_NOREPLACE)
-		return -EINVAL;
-	/* Graphs go into run/ by writing them; records stay where they
-	 * are (EXDEV makes mv copy, which submits the graph). */
-	if (run_kind(parent) || run_kind(newparent))
-		return run_kind(parent) && run_kind(newparent) ? -EPERM :
-								 -EXDEV;
 	pthread_rwlock_wrlock(&ns->tree);
 	rc = remove_checks(ns, c, parent, name, &src);
 	if (!rc)
-		rc = ns_check_dir_write(ns, c, newparent);
+		rc = area_check_dir_write(ns, c, newparent);
 	if (rc)
 		goto out;
 	if (area_of(parent) != area_of(newparent)) {
 		rc = -EXDEV;
 		goto out;
 	}
-	rc = ns_check_new_name(newparent, newname);
+	rc = area_check_new_name(newparent, newname);
 	if (rc)
 		goto out;
 	dst = node_child(ns, newparent, newname);
@@ -224,8 +214,8 @@ int ns_rename(struct ns *ns, struct caller *c, struct node *parent,
 		goto out;
 	}
 	/* The store must hold the source before it can move it. */
-	if (src->kind == NK_FILE && !src->stored)
-		rc = file_store(ns, src, 0);
+	if (src->sub == AREA_FILE && !src->stored)
+		rc = area_store(ns, src, 0);
 	if (!rc && dst)
 		rc = keep_for_open_files(ns, dst);
 	if (!rc)
@@ -250,11 +240,11 @@ int ns_rename(struct ns *ns, struct caller *c, struct node *parent,
 	ns_now(&src->ctime);
 	parent->mtime = src->ctime;
 	newparent->mtime = src->ctime;
-	dir_store_meta(ns, parent);
+	area_dir_store_meta(ns, parent);
 	if (newparent != parent)
-		dir_store_meta(ns, newparent);
-	if (src->kind == NK_DIR)
-		dir_store_meta(ns, src);	/* its mtime moved with it */
+		area_dir_store_meta(ns, newparent);
+	if (src->sub == AREA_DIR)
+		area_dir_store_meta(ns, src);	/* its mtime moved with it */
 out:
 	free(copy);
 	pthread_rwlock_unlock(&ns->tree);
@@ -291,7 +281,7 @@ static int store_meta(struct ns *ns, struct node *n)
 	if (rc)
 		return rc;
 	node_meta(n, &m);
-	if (n->kind == NK_FILE) {
+	if (n->sub == AREA_FILE) {
 		if (n->dirty)
 			return 0;	/* goes with the content */
 		rc = ns->blob->ops->setmeta(ns->blob, key, &m);
@@ -300,7 +290,7 @@ static int store_meta(struct ns *ns, struct node *n)
 		return rc;
 	}
 	rc = ns->blob->ops->setmeta(ns->blob, key, &m);
-	if (rc == -ENOENT && n->kind == NK_AREA)
+	if (rc == -ENOENT && n->sub == AREA_TOP)
 		rc = ns->blob->ops->mkdir(ns->blob, key, &m);
 	if (!rc)
 		n->stored = 1;
@@ -316,11 +306,11 @@ static int apply_size(struct ns *ns, struct node *n, struct ns_file *f,
 	struct buf keep;
 	int rc;
 
-	if (n->kind != NK_FILE)
+	if (n->sub != AREA_FILE)
 		return -EISDIR;
 	if (size > ns->cfg->max_file_size)
 		return -EFBIG;
-	rc = file_load(ns, n);
+	rc = area_load_content(ns, n);
 	if (rc)
 		return rc;
 	/* truncate(2) by name is complete when it returns, or changes
@@ -337,7 +327,7 @@ static int apply_size(struct ns *ns, struct node *n, struct ns_file *f,
 	ns_now(&n->mtime);
 	n->ctime = n->mtime;
 	if (!f && !n->detached) {
-		rc = file_store(ns, n, 0);
+		rc = area_store(ns, n, 0);
 		if (rc) {
 			if (keep.len)
 				buf_pwrite(&n->data, keep.data + size,
@@ -360,22 +350,18 @@ out:
 	return rc;
 }
 
-int ns_setattr(struct ns *ns, struct caller *c, struct node *n,
-	       struct ns_file *f, const struct stat *want, unsigned what,
-	       struct stat *st)
+int area_setattr(struct ns *ns, struct caller *c, struct node *n,
+		 struct ns_file *f, const struct stat *want, unsigned what,
+		 struct stat *st)
 {
 	mode_t old_mode;
 	unsigned r;
 	int rc = 0;
 
-	if (run_kind(n))
-		return run_setattr(ns, c, n, want, what, st);
 	pthread_rwlock_rdlock(&ns->tree);
 	r = node_rights(ns, c, n);
 	if (!(r & ACL_R))
 		rc = -ENOENT;
-	else if (!node_is_data(n))
-		rc = r & ACL_W ? -EPERM : -EACCES;	/* the fixed tree */
 	else if (!(r & ACL_W))
 		rc = -EACCES;
 	else

@@ -1,6 +1,7 @@
-/* core/ns/ns_xattr.c: user.* extended attributes, kept with the node and
- * written to the store with it. */
-#include "core/ns/ns_int.h"
+/* core/prov/area_xattr.c: user.* extended attributes of files and
+ * folders, kept with the node and written to the store with it; and the
+ * read-only user.skill.* fields of skills (area.h). */
+#include "core/prov/area.h"
 #include "core/skill/skill.h"
 #include "core/skill/skill_xattr.h"
 
@@ -14,14 +15,15 @@
 
 /* A Markdown file under a skills/ folder: a skill, whose parsed fields
  * are the read-only user.skill.* xattrs. */
-int skill_is(const struct node *n)
+int area_skill_is(const struct node *n)
 {
 	const struct node *a = n;
 	size_t k = strlen(n->name);
 
-	if (n->kind != NK_FILE || k < 4 || strcmp(n->name + k - 3, ".md"))
+	if (n->ops != &area_prov || n->sub != AREA_FILE || k < 4 ||
+	    strcmp(n->name + k - 3, ".md"))
 		return 0;
-	while (a && a->kind != NK_AREA)
+	while (a && a->sub != AREA_TOP)
 		a = a->parent;
 	return a && strcmp(a->name, "skills") == 0;
 }
@@ -37,7 +39,7 @@ static int skill_cache_fresh(const struct node *n)
 /* Parse the skill `n` into n->skill_x unless that is current. n->mu held.
  * The content is the open file's, or read from the store for the parse
  * only. */
-int skill_cache(struct ns *ns, struct node *n)
+int area_skill_cache(struct ns *ns, struct node *n)
 {
 	char key[PATH_MAX], *name;
 	struct blob_xattrs x;
@@ -79,16 +81,6 @@ int skill_cache(struct ns *ns, struct node *n)
 	return 0;
 }
 
-static int xattr_name_ok(const char *name)
-{
-	if (strncmp(name, "user.", 5) != 0)
-		return -EOPNOTSUPP;
-	if (strlen(name) > 255)
-		return -ERANGE;
-	if (name[5] == '\0')
-		return -EINVAL;
-	return 0;
-}
 
 static struct blob_xattr *find_in(const struct blob_xattrs *set,
 				   const char *name)
@@ -121,13 +113,13 @@ static int xattrs_store(struct ns *ns, struct node *n)
 	int rc;
 
 	/* Not in the store yet: it goes with the content, if it fits. */
-	if (n->kind == NK_FILE && !n->stored)
+	if (n->sub == AREA_FILE && !n->stored)
 		return ns->blob->ops->fitxattrs(ns->blob, &n->xattrs);
 	rc = node_key(n, key, sizeof(key));
 	if (rc)
 		return rc;
 	rc = ns->blob->ops->setxattrs(ns->blob, key, &n->xattrs);
-	if (rc == -ENOENT && n->kind == NK_AREA) {
+	if (rc == -ENOENT && n->sub == AREA_TOP) {
 		struct blob_meta m;
 
 		node_meta(n, &m);
@@ -153,8 +145,6 @@ static int xattr_begin(struct ns *ns, struct caller *c, struct node *n,
 	r = node_rights(ns, c, n);
 	if (!(r & ACL_R))
 		rc = -ENOENT;
-	else if (write && !node_is_data(n))
-		rc = r & ACL_W ? -EPERM : -EACCES;
 	else if (write && !(r & ACL_W))
 		rc = -EACCES;
 	if (rc) {
@@ -162,8 +152,7 @@ static int xattr_begin(struct ns *ns, struct caller *c, struct node *n,
 		return rc;
 	}
 	pthread_mutex_lock(&n->mu);
-	if (node_is_data(n))
-		rc = xattrs_load(ns, n);
+	rc = area_xattrs_load(ns, n);
 	if (rc) {
 		pthread_mutex_unlock(&n->mu);
 		pthread_rwlock_unlock(&ns->tree);
@@ -184,16 +173,14 @@ static void xattrs_drop(struct node *n)
 	n->xattrs_loaded = !n->stored;
 }
 
-int ns_setxattr(struct ns *ns, struct caller *c, struct node *n,
-		const char *name, const char *value, size_t size, int flags)
+int area_setxattr(struct ns *ns, struct caller *c, struct node *n,
+		  const char *name, const char *value, size_t size, int flags)
 {
 	struct blob_xattr *x, *v;
 	char *val, *old = NULL;
 	size_t old_len = 0;
-	int rc = xattr_name_ok(name);
+	int rc;
 
-	if (rc)
-		return rc;
 	if (skill_xattr_reserved(name))
 		return -EPERM;	/* parsed from the content, not set */
 	if (size > XATTR_TOTAL_MAX)
@@ -256,23 +243,18 @@ out:
 	return rc;
 }
 
-ssize_t ns_getxattr(struct ns *ns, struct caller *c, struct node *n,
-		    const char *name, char *value, size_t size)
+ssize_t area_getxattr(struct ns *ns, struct caller *c, struct node *n,
+		      const char *name, char *value, size_t size)
 {
 	struct blob_xattr *x;
-	ssize_t rc = xattr_name_ok(name);
+	ssize_t rc = xattr_begin(ns, c, n, 0);
 
-	if (rc == -EOPNOTSUPP || rc == -EINVAL)
-		return -ENODATA;
-	if (rc)
-		return rc;
-	rc = xattr_begin(ns, c, n, 0);
 	if (rc)
 		return rc;
 	x = NULL;
 	if (!skill_xattr_reserved(name))
 		x = find(n, name);
-	else if (skill_is(n) && !(rc = skill_cache(ns, n)))
+	else if (area_skill_is(n) && !(rc = area_skill_cache(ns, n)))
 		x = find_in(&n->skill_x, name);
 	if (rc)
 		goto out;
@@ -290,8 +272,8 @@ out:
 	return rc;
 }
 
-ssize_t ns_listxattr(struct ns *ns, struct caller *c, struct node *n,
-		     char *list, size_t size)
+ssize_t area_listxattr(struct ns *ns, struct caller *c, struct node *n,
+		       char *list, size_t size)
 {
 	size_t need = 0;
 	const struct blob_xattrs *sets[2];
@@ -301,8 +283,8 @@ ssize_t ns_listxattr(struct ns *ns, struct caller *c, struct node *n,
 		return rc;
 	sets[0] = &n->xattrs;
 	sets[1] = NULL;
-	if (skill_is(n)) {
-		rc = skill_cache(ns, n);
+	if (area_skill_is(n)) {
+		rc = area_skill_cache(ns, n);
 		sets[1] = &n->skill_x;
 	}
 	for (int s = 0; s < 2 && sets[s] && !rc; s++)
@@ -327,14 +309,12 @@ ssize_t ns_listxattr(struct ns *ns, struct caller *c, struct node *n,
 	return rc;
 }
 
-int ns_removexattr(struct ns *ns, struct caller *c, struct node *n,
-		   const char *name)
+int area_removexattr(struct ns *ns, struct caller *c, struct node *n,
+		     const char *name)
 {
 	struct blob_xattr *x;
-	int rc = xattr_name_ok(name);
+	int rc;
 
-	if (rc)
-		return rc == -EOPNOTSUPP ? -ENODATA : rc;
 	if (skill_xattr_reserved(name))
 		return -EPERM;
 	rc = xattr_begin(ns, c, n, 1);

@@ -1,8 +1,8 @@
-/* core/ns/ns_load.c: build the tree from the store at start-up, after
- * seeding the system volume on the very first mount. */
+/* core/prov/area_load.c: the areas of a volume from the store, and the
+ * seeding of the system volume on the very first mount (area.h). */
+#include "core/prov/area.h"
 #include "core/util/log.h"
 #include "core/util/name.h"
-#include "core/ns/ns_int.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -28,8 +28,8 @@ static struct node *load_dir(struct ns *ns, struct node *parent,
 	struct node *n = node_child(ns, parent, name);
 
 	if (n)
-		return n->kind == NK_FILE ? NULL : n;
-	n = node_new(ns, parent, name, NK_DIR, S_IFDIR | 0755);
+		return n->sub == AREA_FILE ? NULL : n;
+	n = node_new(ns, parent, name, &area_prov, AREA_DIR, S_IFDIR | 0755);
 	if (n)
 		n->stored = 1;
 	return n;
@@ -42,7 +42,7 @@ static void set_meta(struct node *n, const struct blob_meta *m)
 	n->gid = m->gid;
 	n->mtime = m->mtime;
 	n->ctime = m->mtime;
-	if (n->kind == NK_FILE) {
+	if (n->sub == AREA_FILE) {
 		n->size = m->size;
 		n->saved = *m;
 	}
@@ -69,7 +69,7 @@ static int load_one(void *arg, const char *key, const struct blob_meta *m)
 		next = strtok_r(NULL, "/", &save);
 		if (depth == 0) {
 			n = node_child(lc->ns, n, comp);
-			if (!n || n->kind != NK_AREA) {
+			if (!n || n->ops != &area_prov) {
 				lc->skipped++;
 				return 0;
 			}
@@ -81,7 +81,8 @@ static int load_one(void *arg, const char *key, const struct blob_meta *m)
 		} else if (node_child(lc->ns, n, comp)) {
 			return 0;
 		} else {
-			n = node_new(lc->ns, n, comp, NK_FILE, S_IFREG | 0644);
+			n = node_new(lc->ns, n, comp, &area_prov, AREA_FILE,
+				     S_IFREG | 0644);
 			if (n)
 				n->loaded = 0;
 		}
@@ -92,7 +93,7 @@ static int load_one(void *arg, const char *key, const struct blob_meta *m)
 	return 0;
 }
 
-int ns_volume_load(struct ns *ns, struct node *vol)
+int area_volume_load(struct ns *ns, struct node *vol)
 {
 	struct load_ctx lc = { ns, vol, strlen(vol->vol->prefix), 0 };
 	int rc = ns->blob->ops->list(ns->blob, vol->vol->prefix, load_one,
@@ -205,7 +206,7 @@ static int seed_dir(struct ns *ns, int fd0, char *key, size_t len,
 	return rc;
 }
 
-static int seed_system(struct ns *ns)
+int area_seed(struct ns *ns)
 {
 	struct blob_meta m = { S_IFDIR | 0755, 0, 0, { 0, 0 }, 0 };
 	const char *src = ns->cfg->system_skills;
@@ -233,20 +234,5 @@ static int seed_system(struct ns *ns)
 			strerror(-rc));
 	else
 		log_info("system volume seeded from '%s'", src);
-	return rc;
-}
-
-int ns_load(struct ns *ns)
-{
-	struct node *classes[] = { ns->team, ns->user };
-	struct node *sys = node_child(ns, ns->root, "system");
-	int rc = seed_system(ns);
-
-	if (rc)
-		return rc;
-	rc = ns_volume_load(ns, sys);
-	for (int i = 0; i < 2 && !rc; i++)
-		for (struct node *v = classes[i]->child; v && !rc; v = v->next)
-			rc = ns_volume_load(ns, v);
 	return rc;
 }
