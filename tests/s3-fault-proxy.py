@@ -8,7 +8,8 @@ Listens on a free loopback port (written to PORT_FILE) and forwards each
 request unchanged (Host and signed headers included) to 127.0.0.1:
 UPSTREAM_PORT. Before each request it reads CONTROL_FILE, one line
 "RATE MODE[,MODE...] [STALL_SECONDS]", and fails that share of requests
-with one of the modes:
+(exactly: the n-th request fails when floor(n * RATE) grows), taking the
+modes in turn:
   500     answers 500 InternalError without forwarding
   503     answers 503 SlowDown with Retry-After: 1 without forwarding
   reset   resets the connection, half the time after forwarding (the
@@ -38,6 +39,7 @@ SECRETS = {"S3RVER": "S3RVER"}
 UPSTREAM, CONTROL, PORT_FILE, LOG = (int(sys.argv[1]), sys.argv[2],
                                      sys.argv[3], sys.argv[4])
 log_lock = threading.Lock()
+count = {"requests": 0, "faults": 0}
 
 
 def control():
@@ -102,8 +104,12 @@ class Proxy(BaseHTTPRequestHandler):
             return self.answer(403, "SignatureDoesNotMatch")
         note("signed", self.command, "-")
         rate, modes, stall = control()
-        mode = random.choice(modes) if modes and random.random() < rate \
-            else None
+        mode = None
+        with log_lock:
+            n = count["requests"] = count["requests"] + 1
+            if modes and int(n * rate) > int((n - 1) * rate):
+                mode = modes[count["faults"] % len(modes)]
+                count["faults"] += 1
         if mode:
             note(mode, self.command, self.path)
         if mode == "500":
