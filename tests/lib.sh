@@ -11,7 +11,8 @@
 #               lfs_mount starts s3rver (npm, under build/npm) on a free
 #               loopback port, once per test file, and gives each state
 #               folder a bucket of its own, so a new state is a new store
-#               as it is with local storage.
+#               as it is with local storage. $S3_CONF_EXTRA: more lines
+#               for the configuration (they win over the ones before).
 
 T_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LLMUNIXFS=${LLMUNIXFS:-$T_TOP/llmunixfs}
@@ -181,7 +182,8 @@ s3_free_port()
 }
 
 # s3_start: s3rver on a free loopback port with its data in $T_TMP/s3data.
-# Its multi-page listings need the legacy OpenSSL provider on node 20.
+# Its multi-page listings need the legacy OpenSSL provider on node 20. It
+# also answers virtual-host requests to BUCKET.s3.localhost:PORT.
 s3_start()
 {
 	[ -n "$S3_PID" ] && return 0
@@ -189,7 +191,7 @@ s3_start()
 	S3_PORT=$(s3_free_port)
 	mkdir -p "$T_TMP/s3data"
 	NODE_OPTIONS=--openssl-legacy-provider "$S3RVER" -d "$T_TMP/s3data" \
-		-a 127.0.0.1 -p "$S3_PORT" --silent \
+		-a 127.0.0.1 -p "$S3_PORT" --service-endpoint localhost --silent \
 		>>"$T_TMP/s3rver.log" 2>&1 &
 	S3_PID=$!
 	local i
@@ -266,6 +268,7 @@ lfs_mount()
 			echo "storage = s3"
 			echo "s3_endpoint = http://127.0.0.1:$S3_PORT"
 			echo "s3_bucket = $(s3_bucket_of)"
+			printf '%s\n' "${S3_CONF_EXTRA:-}"
 		} >"$conf"
 	fi
 	AWS_ACCESS_KEY_ID=$S3_KEY AWS_SECRET_ACCESS_KEY=$S3_KEY \

@@ -150,6 +150,20 @@ t_check_not "... nor in the daemon's log or the state folder" \
 	grep -rqs "$S3_KEY:$S3_KEY" "$T_TMP/daemon.log" "$STATE"
 lfs_umount
 
+# --- 4b. virtual-host style URLs ---------------------------------------------------
+if S3_CONF_EXTRA=$'s3_endpoint = http://s3.localhost:'"$S3_PORT"$'\ns3_path_style = no' lfs_mount; then
+	t_check "virtual-host URLs (BUCKET.s3.localhost): a write" \
+		write_as alice "$A/vhost.md" "by bucket host"
+	t_eq "... stored in the bucket" "by bucket host" \
+		"$(s3_req GET "$BUCKET/volumes/user/alice/skills/vhost.md" "")"
+	lfs_umount
+	S3_CONF_EXTRA=$'s3_endpoint = http://s3.localhost:'"$S3_PORT"$'\ns3_path_style = no' lfs_mount
+	t_eq "... and listed by the next mount" "by bucket host" "$(cat "$A/vhost.md" 2>&1)"
+	lfs_umount
+else
+	t_fail "mount with s3_path_style = no"
+fi
+
 # --- 5. a rename a crash interrupted ---------------------------------------------
 put_plain volumes/user/alice/skills/j-from.md same
 put_plain volumes/user/alice/skills/j-to.md same
@@ -201,25 +215,10 @@ PROXY=$!
 for i in $(seq 1 50); do [ -s "$T_TMP/proxy.port" ] && break; sleep 0.1; done
 PPORT=$(cat "$T_TMP/proxy.port")
 lfs_config "store_timeout = 1"
-cp "$T_TMP/llmunix.conf" "$T_TMP/base.conf"
 STATE=$T_TMP/state-proxy
-# The daemon talks to the proxy; lfs_mount's config is made, then pointed
-# at it.
-mount_via_proxy()
-{
-	sed "s|^s3_endpoint = .*|s3_endpoint = http://127.0.0.1:$PPORT|" \
-		"$T_TMP/llmunix-s3.conf" >"$T_TMP/proxy.conf"
-	AWS_ACCESS_KEY_ID=$S3_KEY AWS_SECRET_ACCESS_KEY=$S3_KEY "$LLMUNIXFS" -f \
-		-o "config=$T_TMP/proxy.conf,state=$STATE" "$MNT" >>"$T_TMP/daemon.log" 2>&1 &
-	T_PID=$!
-	for i in $(seq 1 200); do
-		mountpoint -q "$MNT" && [ -d "$MNT/system" ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
-lfs_mount && lfs_umount	# makes llmunix-s3.conf and the bucket
-mount_via_proxy || t_fail "mount through the proxy"
+# The daemon talks to the proxy.
+S3_CONF_EXTRA="s3_endpoint = http://127.0.0.1:$PPORT" lfs_mount ||
+	t_fail "mount through the proxy"
 mkdir -p "$A/flaky"
 cat >"$T_TMP/writer.py" <<'EOF'
 import os, sys
@@ -240,13 +239,19 @@ python3 "$T_TMP/writer.py" "$A/flaky" 1 40 "$T_TMP/w1.log"
 echo "0.1 500,503,reset,stall 3" >"$CTL"
 python3 "$T_TMP/writer.py" "$A/flaky" 2 40 "$T_TMP/w2.log"
 python3 "$T_TMP/writer.py" "$A/flaky" 3 40 "$T_TMP/w3.log"
+# Retries hide 10 % (at most a few failures in a row): 90 % makes
+# writes fail for good.
+echo "0.9 500,reset 3" >"$CTL"
+python3 "$T_TMP/writer.py" "$A/flaky" 4 40 "$T_TMP/w4.log"
 echo "0 none" >"$CTL"
 t_eq "the first round, with no faults, was stored whole" 40 "$(grep -c '^ok' "$T_TMP/w1.log")"
 t_eq "every request carried a right SigV4 signature (checked by the proxy; s3rver does not)" \
 	"0 yes" "$(grep -c '^badsig' "$FAULTS") $(grep -q '^signed PUT' "$FAULTS" && echo yes)"
 t_check "faults were injected: 500, 503, reset and stall" \
 	sh -c "grep -q '^500' '$FAULTS' && grep -q '^503' '$FAULTS' && grep -q '^reset' '$FAULTS' && grep -q '^stall' '$FAULTS'"
-echo "# $(grep -vc '^signed' "$FAULTS") faults injected; writer: $(cat "$T_TMP/w2.log" "$T_TMP/w3.log" | grep -c '^ok') acknowledged, $(cat "$T_TMP/w2.log" "$T_TMP/w3.log" | grep -c '^failed') reported failed"
+echo "# $(grep -vc '^signed' "$FAULTS") faults injected; at 10 %: $(cat "$T_TMP/w2.log" "$T_TMP/w3.log" | grep -c '^ok') writes acknowledged, $(cat "$T_TMP/w2.log" "$T_TMP/w3.log" | grep -c '^failed') reported failed; at 90 %: $(grep -c '^ok' "$T_TMP/w4.log") and $(grep -c '^failed' "$T_TMP/w4.log")"
+t_check "at 90 %, writes fail, and close() says so (EIO)" \
+	grep -q '^failed .*Input/output error' "$T_TMP/w4.log"
 # What the bucket holds, read past the proxy and the daemon.
 python3 - "$T_TMP" "$S3_PORT" "$BUCKET" "$STATE" <<'EOF' >"$T_TMP/verdict"
 import os, subprocess, sys
@@ -254,7 +259,7 @@ tmp, port, bucket, state = sys.argv[1:]
 def content(i, r):
     return ("file %d round %d\n" % (i, r)).encode() * (50 + i)
 last_ok, tried = {}, {}
-for log in ("w1.log", "w2.log", "w3.log"):
+for log in ("w1.log", "w2.log", "w3.log", "w4.log"):
     for line in open(os.path.join(tmp, log)):
         f = line.split()
         i, r = int(f[1]), int(f[2])
@@ -277,11 +282,11 @@ for i in range(40):
         bad.append("f%02d holds round %d, round %d was acknowledged" % (i, versions[-1], last_ok[i]))
 print("\n".join(bad) or "all good")
 EOF
-t_eq "after 10 % failing requests: every acknowledged write is in the bucket, no file torn" \
+t_eq "after 10 % (and 90 %) failing requests: every acknowledged write is in the bucket, no file torn" \
 	"all good" "$(cat "$T_TMP/verdict")"
 t_eq "... and the mount reads what was acknowledged last (or a newer, reported-failed one)" "" \
-	"$(for i in $(seq 0 39); do f=$(printf 'f%02d' $i); r=$(grep "^ok $i " "$T_TMP/w1.log" "$T_TMP/w2.log" "$T_TMP/w3.log" | tail -n 1 | awk '{print $3}');
-		head -n 1 "$A/flaky/$f.md" | grep -q "round [$r-3]\$" || echo "$f"; done)"
+	"$(for i in $(seq 0 39); do f=$(printf 'f%02d' $i); r=$(cat "$T_TMP"/w[1-4].log | grep "^ok $i " | tail -n 1 | awk '{print $3}');
+		head -n 1 "$A/flaky/$f.md" | grep -q "round [$r-4]\$" || echo "$f"; done)"
 echo "1 stall 30" >"$CTL"
 t0=$(date +%s.%N)
 t_check_not "a stalled server: the write fails" write_as alice "$A/flaky/stalled.md" x

@@ -245,10 +245,21 @@ static int cache_del(struct blob *b, const char *key)
 	return in(b)->ops->del(in(b), key);
 }
 
+/* A file's copy follows it to its new key (a folder's copies do not:
+ * they are read again once). */
 static int cache_rename(struct blob *b, const char *from, const char *to)
 {
-	drop_copy(cache(b), to);
-	return in(b)->ops->rename(in(b), from, to);
+	struct blob_cache *c = cache(b);
+	char old[SHA256_HEX], name[SHA256_HEX];
+	int had, rc;
+
+	drop_copy(c, to);
+	had = copy_name(c, from, old) == 0;
+	rc = c->inner->ops->rename(c->inner, from, to);
+	if (!rc && had && !copy_name(c, to, name) &&
+	    renameat(c->dir_fd, old, c->dir_fd, name) < 0 && errno != ENOENT)
+		unlinkat(c->dir_fd, old, 0);
+	return rc;
 }
 
 static int cache_list(struct blob *b, const char *prefix, blob_list_cb cb,
