@@ -396,6 +396,10 @@ int http_do(struct http *h, const struct http_req *req,
 		double left = end - now(), wait, t = timeout;
 		char ra[64];
 
+		if (resp->attempts && left < 0.01) {
+			rc = -ETIMEDOUT;	/* no time left for another */
+			break;
+		}
 		if (t > 0 && t > left)
 			t = left;
 		if (connect > left)

@@ -366,6 +366,15 @@ static void log_line(struct objmeta *o, const char *key,
 	}
 	o->lines++;
 	free(line);
+	/* A long-lived daemon rewrites its log now and then. */
+	if (o->lines > 4 * o->count + 10000 && compact(o) == 0) {
+		int fd = open(o->path, O_WRONLY | O_APPEND | O_CLOEXEC);
+
+		if (fd >= 0) {
+			close(o->fd);
+			o->fd = fd;
+		}
+	}
 }
 
 int objmeta_set(struct objmeta *o, const char *key,
