@@ -27,9 +27,12 @@ struct http {
 struct xfer {
 	const struct http_req *req;
 	struct http_resp *resp;
+	CURL *c;
 	int capped;		/* the body went over max_body */
-	int passed;		/* on_chunk got something */
+	int passed;		/* on_chunk got something (-1: an error
+				 * status, whose body is kept) */
 	int cb_rc;		/* what on_chunk returned */
+	int aborted;		/* req->abort said so */
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -150,8 +153,24 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
 	struct xfer *x = arg;
 	size_t len = size * n;
 
-	if (x->req->on_chunk) {
+	if (x->req->on_chunk && x->passed >= 0) {
+		long status = 0;
+
+		/* Only a success streams; an error's body is kept for the
+		 * caller, and the call may be retried. */
+		if (!x->passed) {
+			curl_easy_getinfo(x->c, CURLINFO_RESPONSE_CODE,
+					  &status);
+			if (status < 200 || status > 299)
+				x->passed = -1;
+		}
+	}
+	if (x->req->on_chunk && x->passed >= 0) {
 		x->passed = 1;
+		if (x->req->abort && x->req->abort(x->req->arg)) {
+			x->aborted = 1;
+			return 0;
+		}
 		x->cb_rc = x->req->on_chunk(x->req->arg, data, len);
 		return x->cb_rc ? 0 : len;
 	}
@@ -197,7 +216,11 @@ static int map_curl(CURLcode cc, const struct xfer *x)
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
 		return -EHOSTUNREACH;
+	case CURLE_ABORTED_BY_CALLBACK:
+		return -ECANCELED;
 	case CURLE_WRITE_ERROR:
+		if (x->aborted)
+			return -ECANCELED;
 		if (x->capped)
 			return -EFBIG;
 		if (x->cb_rc)
@@ -257,6 +280,22 @@ static int set_headers(struct curl_slist **list, const struct http_req *req)
 	return 0;
 }
 
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+		       curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct xfer *x = arg;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	if (x->req->abort(x->req->arg)) {
+		x->aborted = 1;
+		return 1;
+	}
+	return 0;
+}
+
 static long ms(double s)
 {
 	return s <= 0 ? 0 : (long)(s * 1000) + 1;
@@ -286,6 +325,11 @@ static int setup(CURL *c, const struct http_req *req, struct xfer *x,
 		SET(CURLOPT_LOW_SPEED_TIME, (long)req->idle_timeout + 1);
 	}
 	SET(CURLOPT_USERAGENT, "llmunixfs/" LLMUNIX_VERSION);
+	if (req->abort) {
+		SET(CURLOPT_XFERINFOFUNCTION, on_progress);
+		SET(CURLOPT_XFERINFODATA, x);
+		SET(CURLOPT_NOPROGRESS, 0L);
+	}
 	if (strcmp(req->method, "HEAD") == 0) {
 		SET(CURLOPT_NOBODY, 1L);
 	} else if (strcmp(req->method, "GET") != 0) {
@@ -319,6 +363,9 @@ static int attempt(struct http *h, const struct http_req *req,
 	c = handle_take(h);
 	if (!c)
 		return -ENOMEM;
+	x->c = c;
+	if (x->passed < 0)
+		x->passed = 0;	/* a new attempt, a new status */
 	buf_resize(&resp->body, 0);
 	buf_resize(&resp->headers, 0);
 	resp->status = 0;
@@ -387,7 +434,7 @@ int http_do(struct http *h, const struct http_req *req,
 	double limit = req->deadline ? req->deadline : h->o.deadline;
 	double end = now() + limit;
 	char why[CURL_ERROR_SIZE] = "";
-	struct xfer x = { req, resp, 0, 0, 0 };
+	struct xfer x = { .req = req, .resp = resp };
 	int rc;
 
 	resp->body.cap = req->max_body ? req->max_body : BODY_DEFAULT_MAX;
@@ -409,7 +456,8 @@ int http_do(struct http *h, const struct http_req *req,
 		log_debug("http: %s attempt %u: %s, status %ld", req->method,
 			  resp->attempts, rc ? why : "answered", resp->status);
 		if (!req->idempotent || !retryable(rc, resp->status) ||
-		    resp->attempts > h->o.retries || x.passed)
+		    resp->attempts > h->o.retries || x.passed > 0 ||
+		    x.aborted)
 			break;
 		wait = backoff(h, resp->attempts - 1);
 		if (!rc && !http_header(resp, "Retry-After", ra, sizeof(ra))) {

@@ -42,6 +42,10 @@ struct http_opts {
  * server-sent events). A non-zero return stops the transfer; the call then
  * returns that value. */
 typedef int (*http_chunk_cb)(void *arg, const char *data, size_t len);
+/* Asked about once a second, and at every piece of data, during a
+ * transfer: a non-zero return stops it, and the call returns -ECANCELED
+ * (a user's cancel, while a stream stalls). */
+typedef int (*http_abort_cb)(void *arg);
 
 struct http_req {
 	const char *method;		/* "GET", "PUT", "HEAD", ... */
@@ -59,10 +63,13 @@ struct http_req {
 	/* AWS SigV4 by libcurl ("aws:amz:REGION:s3") with "KEY:SECRET". */
 	const char *aws_sigv4;
 	const char *userpwd;
-	/* Streaming: the body goes to on_chunk instead of resp->body; a call
-	 * is retried only while nothing was passed on. */
+	/* Streaming: the body of a 2xx answer goes to on_chunk instead of
+	 * resp->body (any other status keeps its body in resp->body, for the
+	 * caller to read the error); a call is retried only while nothing
+	 * was passed on. */
 	http_chunk_cb on_chunk;
-	void *arg;
+	http_abort_cb abort;		/* NULL: never stopped */
+	void *arg;			/* for on_chunk and abort */
 };
 
 struct http_resp {
@@ -84,8 +91,8 @@ void http_resp_release(struct http_resp *r);
  * (after the retries a 5xx deserves); resp->err then says what a status
  * of 400 or more was. Otherwise -ETIMEDOUT (no answer in time),
  * -ECONNREFUSED or -EHOSTUNREACH (no server), -EFBIG (body over the cap),
- * -ENOMEM, -EINVAL (a bad URL or method), -EIO (anything else), or what
- * on_chunk returned; resp->err says what happened in each case. */
+ * -ENOMEM, -EINVAL (a bad URL or method), -ECANCELED (req->abort said
+ * so), -EIO (anything else), or what on_chunk returned; resp->err says what happened in each case. */
 int http_do(struct http *h, const struct http_req *req,
 	    struct http_resp *resp);
 

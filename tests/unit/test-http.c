@@ -438,6 +438,66 @@ static void test_stream(struct http *h)
 	http_resp_release(&r);
 }
 
+static int stop_now(void *arg)
+{
+	return __atomic_load_n((int *)arg, __ATOMIC_SEQ_CST);
+}
+
+static void *stop_later(void *arg)
+{
+	usleep(300 * 1000);
+	__atomic_store_n((int *)arg, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* A streamed call that fails keeps the error's body (an LLM provider's
+ * JSON error) and may be retried; a stall is stopped by abort. */
+static void test_stream_errors(struct http *h)
+{
+	static const struct step busy[] = {
+		{ A_STATUS, 429, "Retry-After: 0\r\n" } };
+	static const struct step stall[] = { { A_STALL, 0, NULL } };
+	struct chunks c = { 0, 0 };
+	int stop = 0;
+	struct http_req q = { .method = "GET", .url = url, .idempotent = 1,
+			      .on_chunk = on_chunk, .arg = &c,
+			      .timeout = -1 };
+	struct http_resp r;
+	pthread_t t;
+	double t0;
+	int rc;
+
+	http_resp_init(&r);
+	script(1, busy);
+	q.idempotent = 0;
+	rc = http_do(h, &q, &r);
+	CHECK(rc == 0 && r.status == 429 && c.total == 0 &&
+	      r.body.len == 5 && memcmp(r.body.data, "hello", 5) == 0,
+	      "a streamed call answered 429 keeps its body for the caller "
+	      "and passes nothing on (%ld, %zu passed)", r.status, c.total);
+	script(1, busy);
+	q.idempotent = 1;
+	rc = http_do(h, &q, &r);
+	CHECK(rc == 0 && r.status == 200 && r.attempts == 2 && c.total == 5,
+	      "and an idempotent one is retried to the stream (attempts %u, "
+	      "status %ld, %zu passed, rc %d)", r.attempts, r.status, c.total,
+	      rc);
+
+	c.total = 0;
+	q.arg = &stop;
+	q.on_chunk = NULL;
+	q.abort = stop_now;
+	script(1, stall);
+	pthread_create(&t, NULL, stop_later, &stop);
+	t0 = mono();
+	rc = http_do(h, &q, &r);
+	pthread_join(t, NULL);
+	CHECK(rc == -ECANCELED && mono() - t0 < 2.5,
+	      "abort stops a stalled call (%d after %.2f s of a 3 s stall)",
+	      rc, mono() - t0);
+	http_resp_release(&r);
+}
+
 static void *hammer(void *arg)
 {
 	struct http *h = arg;
@@ -506,6 +566,7 @@ int main(void)
 		test_put_body(h);
 		test_retries(h);
 		test_stream(h);
+		test_stream_errors(h);
 		test_threads(h);
 		test_refused(h);
 		http_free(h);
