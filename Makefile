@@ -8,7 +8,7 @@ BINDIR    := $(PREFIX)/bin
 DATADIR   := $(PREFIX)/share/llmunix
 MANDIR    := $(PREFIX)/share/man
 CC        ?= cc
-PKGS      := fuse3 yaml-0.1 md4c jansson nettle libgit2 libcurl
+PKGS      := fuse3 yaml-0.1 md4c jansson nettle libgit2 libcurl hiredis
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -60,6 +60,17 @@ int config_init(struct config *c)
 	c->attr_timeout = 0.0;
 	c->max_file_size = (uint64_t)64 << 20;
 	c->log_level = LOG_LVL_INFO;
+	c->redis_timeout = 2;
+	c->llm_max_tokens = 4096;
+	c->llm_timeout = 300;
+	c->llm_idle_timeout = 60;
+	c->llm_max_reply = (uint64_t)1 << 20;
+	c->max_prompt = (uint64_t)256 << 10;
+	c->llm_tool_rounds = 8;
+	c->llm_context_skills = 5;
+	c->llm_context_size = (uint64_t)64 << 10;
+	c->llm_max_tools = 32;
+	c->llm_max_turns = 16;
 	config_default_limits(c);
 	if (!c->state_dir || !c->system_skills || !c->storage ||
 	    !c->s3_region)
@@ -83,6 +94,10 @@ void config_release(struct config *c)
 	free(c->s3_bucket);
 	free(c->s3_region);
 	free(c->admin_group);
+	free(c->redis_url);
+	free(c->llm_provider);
+	free(c->llm_model);
+	free(c->llm_base_url);
 	free_list(c->teams, &c->nteams);
 	free_list(c->users, &c->nusers);
 }
@@ -368,6 +383,97 @@ static int set_remote(struct config *c, const char *key, const char *value,
 	return 0;
 }
 
+static int parse_uint(unsigned *out, const char *key, const char *value,
+		      unsigned min, unsigned max, const char *where, char *err,
+		      size_t errlen)
+{
+	unsigned long n;
+	char *end;
+
+	errno = 0;
+	n = strtoul(value, &end, 10);
+	if (errno || end == value || *end || value[0] == '-' || n < min ||
+	    n > max) {
+		snprintf(err, errlen, "%s: %s: '%s' is not a whole number "
+			 "between %u and %u", where, key, value, min, max);
+		return -EINVAL;
+	}
+	*out = (unsigned)n;
+	return 0;
+}
+
+/* The keys of sessions and chat (llm_*, redis_*, max_prompt). */
+static int set_chat(struct config *c, const char *key, const char *value,
+		    const char *where, char *err, size_t errlen, int *found)
+{
+	*found = 1;
+	if (strcmp(key, "redis_url") == 0) {
+		if (strncmp(value, "redis://", 8) != 0) {
+			snprintf(err, errlen, "%s: redis_url: not a redis://"
+				 "[[user]:password@]host[:port][/db] URL",
+				 where);
+			return -EINVAL;
+		}
+		return set_string(&c->redis_url, value);
+	}
+	if (strcmp(key, "redis_timeout") == 0)
+		return parse_count(&c->redis_timeout, key, value, 60, where,
+				   err, errlen);
+	if (strcmp(key, "llm_provider") == 0) {
+		if (strcmp(value, "anthropic") && strcmp(value, "openai") &&
+		    strcmp(value, "none")) {
+			snprintf(err, errlen, "%s: llm_provider: unknown "
+				 "provider '%s' (expected anthropic, openai or "
+				 "none)", where, value);
+			return -EINVAL;
+		}
+		return set_string(&c->llm_provider, value);
+	}
+	if (strcmp(key, "llm_model") == 0) {
+		if (!*value || strlen(value) > 200 || strpbrk(value, "\"\\")) {
+			snprintf(err, errlen, "%s: llm_model: '%s' is not a "
+				 "model name", where, value);
+			return -EINVAL;
+		}
+		return set_string(&c->llm_model, value);
+	}
+	if (strcmp(key, "llm_base_url") == 0)
+		return set_url(&c->llm_base_url, key, value, where, err,
+			       errlen);
+	if (strcmp(key, "llm_max_tokens") == 0)
+		return parse_uint(&c->llm_max_tokens, key, value, 1, 1000000,
+				  where, err, errlen);
+	if (strcmp(key, "llm_timeout") == 0)
+		return parse_count(&c->llm_timeout, key, value, 86400, where,
+				   err, errlen);
+	if (strcmp(key, "llm_idle_timeout") == 0)
+		return parse_count(&c->llm_idle_timeout, key, value, 3600,
+				   where, err, errlen);
+	if (strcmp(key, "llm_max_reply") == 0)
+		return parse_size(&c->llm_max_reply, key, value, where, err,
+				  errlen);
+	if (strcmp(key, "max_prompt") == 0)
+		return parse_size(&c->max_prompt, key, value, where, err,
+				  errlen);
+	if (strcmp(key, "llm_tool_rounds") == 0)
+		return parse_uint(&c->llm_tool_rounds, key, value, 0, 100,
+				  where, err, errlen);
+	if (strcmp(key, "llm_context_skills") == 0)
+		return parse_uint(&c->llm_context_skills, key, value, 0, 100,
+				  where, err, errlen);
+	if (strcmp(key, "llm_context_size") == 0)
+		return parse_size(&c->llm_context_size, key, value, where, err,
+				  errlen);
+	if (strcmp(key, "llm_max_tools") == 0)
+		return parse_uint(&c->llm_max_tools, key, value, 0, 128,
+				  where, err, errlen);
+	if (strcmp(key, "llm_max_turns") == 0)
+		return parse_uint(&c->llm_max_turns, key, value, 1, 1024,
+				  where, err, errlen);
+	*found = 0;
+	return 0;
+}
+
 /* A whole number of MiB, 0 (no limit) to 1 TiB. */
 static int parse_mb(uint64_t *out, const char *key, const char *value,
 		    const char *where, char *err, size_t errlen)
@@ -495,6 +601,9 @@ int config_set(struct config *c, const char *key, const char *value,
 
 		if (found)
 			return rc;
+		rc = set_chat(c, key, value, where, err, errlen, &found);
+		if (found)
+			return rc;
 	}
 	snprintf(err, errlen, "%s: unknown key '%s' (expected teams, "
 		 "admin_group, users, storage, s3_endpoint, s3_bucket, "
@@ -502,7 +611,11 @@ int config_set(struct config *c, const char *key, const char *value,
 		 "store_connect_timeout, cache_size, state, system_skills, "
 		 "entry_timeout, attr_timeout, max_file_size, log_level, "
 		 "jobs, network, node_cgroup, limit_<limit>, max_<limit>, "
-		 "user_quota_mb or user_memory_mb)", where, key);
+		 "user_quota_mb, user_memory_mb, redis_url, redis_timeout, "
+		 "llm_provider, llm_model, llm_base_url, llm_max_tokens, "
+		 "llm_timeout, llm_idle_timeout, llm_max_reply, max_prompt, "
+		 "llm_tool_rounds, llm_context_skills, llm_context_size, "
+		 "llm_max_tools or llm_max_turns)", where, key);
 	return -EINVAL;
 }
 

@@ -33,6 +33,24 @@
  *   user_quota_mb = 1024      MiB of disk each user's run records and
  *                             cached results may use together (0: no
  *                             limit); see core/run/engine.h
+ *   redis_url = redis://h:p   sessions in Redis (LLMos-Lite's layout);
+ *                             default $REDIS_URL, else files in the state
+ *   redis_timeout = 2         seconds to connect and for each command
+ *   llm_provider = anthropic  anthropic, openai (any OpenAI-compatible
+ *                             server) or none; default: the one whose key
+ *                             is in the environment
+ *   llm_model, llm_base_url   the model and the server (defaults: the
+ *                             provider's)
+ *   llm_max_tokens = 4096     asked of the model per request
+ *   llm_timeout = 300         seconds a reply may take, all rounds
+ *   llm_idle_timeout = 60     seconds a stream may stay silent
+ *   llm_max_reply = 1M        bytes of a reply
+ *   max_prompt = 256K         bytes of a prompt
+ *   llm_tool_rounds = 8       tool calls answered per turn
+ *   llm_context_skills = 5    skills whose full text a request carries
+ *   llm_context_size = 64K    bytes of skills (catalog and full texts)
+ *   llm_max_tools = 32        runnable skills offered as tools
+ *   llm_max_turns = 16        replies streaming at once, all users
  *   user_memory_mb = 256      MiB of file content each user may hold in
  *                             the daemon's memory (files being written,
  *                             small files being read); 0: no limit
@@ -78,6 +96,24 @@ struct config {
 	double limit_max[SKILL_NLIMITS];	/* ceilings */
 	uint64_t user_quota_mb;		/* per user, runs + cache; 0: none */
 	uint64_t user_memory_mb;	/* per user, open files' content */
+
+	/* Sessions and chat (DESIGN.md section 6). */
+	char *redis_url;		/* NULL: $REDIS_URL, else local */
+	double redis_timeout;		/* connect and each command */
+	char *llm_provider;		/* anthropic, openai, none; NULL:
+					 * from the keys in the environment */
+	char *llm_model;		/* NULL: the provider's default */
+	char *llm_base_url;		/* NULL: the provider's own */
+	unsigned llm_max_tokens;	/* asked of the model per request */
+	double llm_timeout;		/* seconds a reply may take */
+	double llm_idle_timeout;	/* seconds a stream may stay silent */
+	uint64_t llm_max_reply;		/* bytes of a reply */
+	uint64_t max_prompt;		/* bytes of a prompt */
+	unsigned llm_tool_rounds;	/* tool calls and answers per turn */
+	unsigned llm_context_skills;	/* skills sent whole, at most */
+	uint64_t llm_context_size;	/* bytes of skills in a request */
+	unsigned llm_max_tools;		/* skills offered as tools */
+	unsigned llm_max_turns;		/* replies streaming at once */
 };
 
 /* Defaults: state in /var/lib/llmunix for root, $XDG_STATE_HOME/llmunix
