@@ -20,7 +20,7 @@ BASE     := -std=gnu11 $(WARN) $(DEFS) -I. $(PKG_CFLAGS) -pthread
 RELEASE  := $(BASE) -O2 -g -D_FORTIFY_SOURCE=2
 SANITIZE := $(BASE) -O1 -g -fno-omit-frame-pointer \
 	    -fsanitize=address,undefined -fno-sanitize-recover=all
-LIBS     := $(PKG_LIBS) -pthread
+LIBS     := $(PKG_LIBS) -lm -pthread
 
 CORE_SRC := $(sort $(wildcard core/*/*.c))
 CORE_HDR := $(wildcard core/*/*.h)
