@@ -1,5 +1,8 @@
 /* fs/main.c: start-up of llmunixfs: options, configuration, the mount, the
  * request loop and a clean exit on SIGTERM, SIGINT or unmount. */
+#include "core/llm/llm.h"
+#include "core/prov/session.h"
+#include "core/store/kv.h"
 #include "core/store/store.h"
 #include "core/util/config.h"
 #include "core/run/engine.h"
@@ -131,6 +134,22 @@ static int run_loop(struct fuse_session *se,
 	return rc;
 }
 
+/* The sessions' store and the LLM provider; 0, or EXIT_USAGE when the
+ * configuration cannot work (said on stderr), 1 otherwise. */
+static int chat_open(const struct config *cfg, struct kv **kv,
+		     struct llm **llm)
+{
+	char err[512];
+	int rc = kv_open(kv, cfg, err, sizeof(err));
+
+	if (!rc)
+		rc = llm_new(llm, cfg, err, sizeof(err));
+	if (!rc)
+		return 0;
+	log_err("sessions: %s", err);
+	return rc == -EINVAL ? EXIT_USAGE : 1;
+}
+
 /* Everything after the options are known; returns the exit status. */
 static int serve(struct fuse_args *args, struct fuse_cmdline_opts *opts,
 		 struct config *cfg)
@@ -140,6 +159,8 @@ static int serve(struct fuse_args *args, struct fuse_cmdline_opts *opts,
 	struct blob *blob = NULL;
 	struct fs fs = { NULL, cfg };
 	struct engine *engine = NULL;
+	struct kv *kv = NULL;
+	struct llm *llm = NULL;
 	char desc[4096];
 	int rc, status = 1;
 
@@ -172,6 +193,11 @@ static int serve(struct fuse_args *args, struct fuse_cmdline_opts *opts,
 			strerror(-rc));
 		goto out_session;
 	}
+	rc = chat_open(cfg, &kv, &llm);
+	if (rc) {
+		status = rc;
+		goto out_session;
+	}
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_session;
 	if (fuse_session_mount(se, opts->mountpoint) != 0)
@@ -201,10 +227,20 @@ static int serve(struct fuse_args *args, struct fuse_cmdline_opts *opts,
 		goto out_signals;
 	}
 	ns_set_engine(fs.ns, engine);
+	rc = session_start(fs.ns, kv, llm, fs_wait_notify, &fs);
+	if (rc) {
+		log_err("starting the sessions: %s", strerror(-rc));
+		engine_free(engine);
+		runner_teardown();
+		fuse_session_unmount(se);
+		goto out_signals;
+	}
 	log_info("mounted on '%s', state in '%s'", opts->mountpoint,
 		 cfg->state_dir);
 	rc = run_loop(se, opts);
 	fs_wait_stop();
+	/* Answers wait for runs: they stop first. */
+	session_stop(fs.ns);
 	engine_free(engine);
 	/* A read a worker's notification had claimed during the first stop
 	 * may have been parked again: the workers are gone now. */
@@ -222,6 +258,8 @@ out_signals:
 out_session:
 	fuse_session_destroy(se);
 	ns_free(fs.ns);
+	llm_free(llm);
+	kv_free(kv);
 	if (blob)
 		blob->ops->free(blob);
 	ident_free(id);

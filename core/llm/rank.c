@@ -1,6 +1,7 @@
 /* core/llm/rank.c: BM25F ranking (rank.h). */
 #include "core/llm/rank.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -203,7 +204,11 @@ void rank_terms(const char *text, void (*fn)(void *arg, const char *term),
 		       0x80)
 			n--;
 		t[n] = '\0';
-		if (is_stop(t))
+		/* A letter or a short number alone says nothing ("0.74"
+		 * is "0" and "74"). */
+		if (is_stop(t) || (n == 1 && (unsigned char)t[0] < 0x80) ||
+		    (n == 2 && isdigit((unsigned char)t[0]) &&
+		     isdigit((unsigned char)t[1])))
 			continue;
 		fold(t, &n);
 		if (n && !is_stop(t))

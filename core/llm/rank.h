@@ -3,8 +3,9 @@
  *
  * Text is cut into terms: runs of ASCII letters and digits and of
  * non-ASCII bytes (so "H₂" and "energía" stay words), ASCII lower-cased,
- * with a short English stop list and plurals folded ("skills" -> "skill",
- * "energies" -> "energy"). A document is a few fields, each with a weight
+ * with a short English stop list, single letters and one- or two-digit
+ * numbers left out, and plurals folded ("skills" -> "skill", "energies"
+ * -> "energy"). A document is a few fields, each with a weight
  * (a skill's id and name count more than its prose); it is kept as its
  * sorted term ids and weighted frequencies, built once per version of a
  * skill. A query is the prompt and the conversation before it, each with

@@ -99,6 +99,7 @@ struct ns_file {
 	char *path;		/* a run's file: where its record keeps it */
 	char *run_name;		/* ... and the run's name */
 	int result;		/* a graph file: what submitting it gave */
+	void *priv;		/* the provider's own; its release frees it */
 };
 
 struct ns {
@@ -120,6 +121,8 @@ struct ns {
 	} *charges;
 	size_t ncharges, acharges;
 	struct engine *engine;		/* runs; NULL until ns_set_engine() */
+	struct sessions *sessions;	/* sessions/; NULL until
+					 * session_start() */
 };
 
 /* --- node.c: nodes and the (parent, name) table --------------------------- */

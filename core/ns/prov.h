@@ -22,6 +22,7 @@
  *   area     skills/ and workflows/, and everything in them (area_*.c)
  *   catalog  the catalog.json files (catalog.c)
  *   run      user/<u>/run and every run's record (run.c, run_submit.c)
+ *   session  user/<u>/sessions, chat sessions (session*.c)
  *
  * Adding a kind of directory is adding a provider module and one line in
  * the volume layout of fixed.c (or a child of the root there).
@@ -118,7 +119,8 @@ struct prov_ops {
 	void (*release)(struct ns *ns, struct ns_file *f);
 };
 
-extern const struct prov_ops fixed_prov, area_prov, catalog_prov, run_prov;
+extern const struct prov_ops fixed_prov, area_prov, catalog_prov, run_prov,
+	session_prov;
 
 /* fixed.c: build the tree (the fixed part, then every provider's part of
  * every volume) at start-up. */

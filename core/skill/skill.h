@@ -184,6 +184,16 @@ int skill_to_agent_md(const struct skill *s, const char *id,
  * 0-9 and '-', not at either end and never two in a row. */
 int skill_agent_name_ok(const char *name);
 
+/* Every fenced code block of a Markdown text, in order: its language
+ * (the info string's first word, "" when none) and its text, each line
+ * ending in "\n" (both borrowed, for the call only). A non-zero return
+ * of `cb` stops the walk and is returned; -EFBIG for a block over
+ * SKILL_MAX_FILE, -ENOMEM. */
+typedef int (*skill_fence_cb)(void *arg, const char *lang, const char *text,
+			      size_t len);
+int skill_md_fences(const char *text, size_t len, skill_fence_cb cb,
+		    void *arg);
+
 /* "python", "sh", "spice", "javascript", or NULL for SKILL_RUNNER_NONE. */
 const char *skill_runner_name(enum skill_runner r);
 /* "number", "integer", ... "any". */

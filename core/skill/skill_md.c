@@ -301,3 +301,76 @@ void skill_md_release(struct skill_md *md)
 	free(md->para);
 	memset(md, 0, sizeof(*md));
 }
+
+/* --- every fenced block of a Markdown text (skill.h) --------------------- */
+
+struct fences {
+	skill_fence_cb cb;
+	void *arg;
+	int in_fence;
+	char *lang;
+	struct buf text;
+	int rc;
+};
+
+static int fence_enter(MD_BLOCKTYPE type, void *detail, void *arg)
+{
+	struct fences *f = arg;
+	const MD_BLOCK_CODE_DETAIL *d = detail;
+
+	if (type != MD_BLOCK_CODE || !d->fence_char)
+		return 0;
+	f->in_fence = 1;
+	free(f->lang);
+	f->lang = lang_dup(&d->lang);
+	buf_resize(&f->text, 0);
+	if (!f->lang)
+		return f->rc = -ENOMEM;
+	return 0;
+}
+
+static int fence_leave(MD_BLOCKTYPE type, void *detail, void *arg)
+{
+	struct fences *f = arg;
+
+	(void)detail;
+	if (type != MD_BLOCK_CODE || !f->in_fence)
+		return 0;
+	f->in_fence = 0;
+	f->rc = f->cb(f->arg, f->lang, f->text.data ? f->text.data : "",
+		      f->text.len);
+	return f->rc;
+}
+
+static int fence_text(MD_TEXTTYPE type, const MD_CHAR *text, MD_SIZE size,
+		      void *arg)
+{
+	struct fences *f = arg;
+
+	(void)type;
+	if (f->in_fence && buf_append(&f->text, text, size))
+		return f->rc = -EFBIG;
+	return 0;
+}
+
+int skill_md_fences(const char *text, size_t len, skill_fence_cb cb,
+		    void *arg)
+{
+	struct fences f = { .cb = cb, .arg = arg };
+	MD_PARSER parser = {
+		.abi_version = 0,
+		.flags = 0,
+		.enter_block = fence_enter,
+		.leave_block = fence_leave,
+		.enter_span = on_span,
+		.leave_span = on_span,
+		.text = fence_text,
+	};
+	int rc;
+
+	buf_init(&f.text, SKILL_MAX_FILE);
+	rc = md_parse(text, (MD_SIZE)len, &parser, &f);
+	buf_release(&f.text);
+	free(f.lang);
+	return f.rc ? f.rc : rc ? -ENOMEM : 0;
+}
