@@ -7,6 +7,8 @@
 # Environment:
 #   LLMUNIXFS   daemon binary (default: ./llmunixfs at the top of the tree)
 #   T_KEEP=1    keep the temporary folder for inspection
+#   LFS_ENV     more VAR=value words for the daemon's environment (keys
+#               of the LLM providers, REDIS_URL)
 #   LLMUNIX_STORAGE=s3   mount on an S3 bucket instead of the local store:
 #               lfs_mount starts s3rver (npm, under build/npm) on a free
 #               loopback port, once per test file, and gives each state
@@ -43,6 +45,8 @@ t_cleanup()
 {
 	lfs_umount >/dev/null 2>&1
 	s3_stop
+	llm_stop
+	redis_stop
 	if [ "${T_KEEP:-0}" = 1 ]; then
 		echo "# kept $T_TMP"
 	else
@@ -271,8 +275,9 @@ lfs_mount()
 			printf '%s\n' "${S3_CONF_EXTRA:-}"
 		} >"$conf"
 	fi
+	# shellcheck disable=SC2086
 	AWS_ACCESS_KEY_ID=$S3_KEY AWS_SECRET_ACCESS_KEY=$S3_KEY \
-	"$LLMUNIXFS" -f -o "config=$conf,state=$STATE,system_skills=${SYSTEM_SKILLS:-$T_TOP/skills}$extra" \
+	env ${LFS_ENV:-} "$LLMUNIXFS" -f -o "config=$conf,state=$STATE,system_skills=${SYSTEM_SKILLS:-$T_TOP/skills}$extra" \
 		"$MNT" >>"$T_TMP/daemon.log" 2>&1 &
 	T_PID=$!
 	local i
@@ -317,3 +322,79 @@ lfs_kill9()
 	fusermount3 -u "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null
 	return 0
 }
+
+# --- LLM providers and Redis (the sessions' tests) -------------------------
+
+LLM_PID=
+LLM_PORT=
+REDIS_PID=
+REDIS_PORT=
+PY3=${PY3:-/usr/bin/python3}
+
+# llm_start: tests/llm-server.py on a free loopback port, with the key
+# "test-key"; LLM_PORT is its port.
+llm_start()
+{
+	[ -n "$LLM_PID" ] && return 0
+	rm -f "$T_TMP/llm.port"
+	"$PY3" "$T_TOP/tests/llm-server.py" --port-file "$T_TMP/llm.port" \
+		--key test-key >>"$T_TMP/llm.log" 2>&1 &
+	LLM_PID=$!
+	local i
+	for i in $(seq 1 100); do
+		[ -s "$T_TMP/llm.port" ] && LLM_PORT=$(cat "$T_TMP/llm.port") &&
+			return 0
+		sleep 0.05
+	done
+	echo "# the test LLM server did not start"
+	return 1
+}
+
+llm_stop()
+{
+	[ -n "$LLM_PID" ] || return 0
+	kill "$LLM_PID" 2>/dev/null
+	wait "$LLM_PID" 2>/dev/null
+	LLM_PID=
+}
+
+# llm_script JSON: queue the server's next answers (a JSON array of steps,
+# see tests/llm-server.py).
+llm_script()
+{
+	curl -sf -X POST --data-binary "$1" "http://127.0.0.1:$LLM_PORT/_script" \
+		>/dev/null
+}
+
+llm_reset() { curl -sf -X POST "http://127.0.0.1:$LLM_PORT/_reset" >/dev/null; }
+
+# llm_requests: every request the server got, as a JSON array.
+llm_requests() { curl -sf "http://127.0.0.1:$LLM_PORT/_requests"; }
+
+# redis_start: a redis-server of this test on a free loopback port, no
+# persistence; REDIS_PORT is its port.
+redis_start()
+{
+	command -v redis-server >/dev/null || return 1
+	[ -n "$REDIS_PORT" ] || REDIS_PORT=$(s3_free_port)
+	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" \
+		--appendonly no --dir "$T_TMP" >>"$T_TMP/redis.log" 2>&1 &
+	REDIS_PID=$!
+	local i
+	for i in $(seq 1 100); do
+		redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	echo "# redis-server did not start"
+	return 1
+}
+
+redis_stop()
+{
+	[ -n "$REDIS_PID" ] || return 0
+	kill "$REDIS_PID" 2>/dev/null
+	wait "$REDIS_PID" 2>/dev/null
+	REDIS_PID=
+}
+
+rcli() { redis-cli -p "$REDIS_PORT" "$@"; }

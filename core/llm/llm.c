@@ -192,12 +192,10 @@ int llm_part_finish(struct llm_parse *p, struct llm_part *part)
 		b->input = strndup(part->input.data ? part->input.data : "",
 				   part->input.len);
 		b->is_error = 1;
+	} else if (part->input.len) {
+		b->input = strndup(part->input.data, part->input.len);
 	} else {
-		struct buf t;
-
-		buf_init(&t, 0);
-		llm_jdump(in, &t);
-		b->input = t.data ? t.data : strdup("{}");
+		b->input = strdup("{}");
 	}
 	json_decref(in);
 	b->id = strdup(part->id ? part->id : "");
@@ -426,7 +424,9 @@ struct attempt {
 	struct sse sse;
 	const struct llm *l;
 	double deadline;	/* 0: none */
-	int timed_out;
+	double last;		/* when data last came (or the start) */
+	int timed_out;		/* past the deadline */
+	int idle;		/* silent past idle_timeout */
 };
 
 static int on_event(void *arg, const char *event, const char *data,
@@ -443,6 +443,7 @@ static int on_chunk(void *arg, const char *data, size_t len)
 {
 	struct attempt *a = arg;
 
+	a->last = now();
 	return sse_feed(&a->sse, data, len);
 }
 
@@ -451,8 +452,17 @@ static int on_abort(void *arg)
 	struct attempt *a = arg;
 	const struct llm_sink *s = a->parse.sink;
 
-	if (a->deadline && now() > a->deadline) {
+	double t = now();
+
+	if (a->deadline && t > a->deadline) {
 		a->timed_out = 1;
+		return 1;
+	}
+	/* Asked about once a second while nothing comes: a stream that
+	 * stays silent (pings count as data) fails within a second of its
+	 * limit. */
+	if (a->l->idle_timeout > 0 && t - a->last > a->l->idle_timeout) {
+		a->idle = 1;
 		return 1;
 	}
 	return s->cancelled && s->cancelled(s->arg);
@@ -539,7 +549,7 @@ static int attempt_one(struct llm *l, const struct buf *body,
 		.connect_timeout = CONNECT_TIMEOUT,
 		.deadline = !deadline ? 0 : deadline - now() > 0.1 ?
 			    deadline - now() : 0.1,
-		.idle_timeout = l->idle_timeout, .on_chunk = on_chunk,
+		.on_chunk = on_chunk,
 		.abort = on_abort, .arg = &a,
 	};
 	struct http_resp resp;
@@ -547,6 +557,7 @@ static int attempt_one(struct llm *l, const struct buf *body,
 
 	*retry = 0;
 	*wait = -1;
+	a.last = now();
 	a.parse.sink = sink;
 	a.parse.out = out;
 	a.parse.provider = l->proto->name;
@@ -573,6 +584,11 @@ static int attempt_one(struct llm *l, const struct buf *body,
 		snprintf(out->err, sizeof(out->err), "%s: no complete answer "
 			 "in the time a reply may take (llm_timeout)",
 			 l->proto->name);
+	} else if (rc == -ECANCELED && a.idle) {
+		snprintf(out->err, sizeof(out->err), "%s: no data for %.0f s "
+			 "(llm_idle_timeout)", l->proto->name, l->idle_timeout);
+		rc = -ETIMEDOUT;
+		*retry = 1;
 	} else if (rc == -ECANCELED) {
 		snprintf(out->err, sizeof(out->err), "cancelled");
 	} else if (rc == -ETIMEDOUT) {

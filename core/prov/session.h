@@ -221,6 +221,9 @@ int sess_ctx_search(struct sessions *all, struct sess_ctx *ctx,
 		    const char *query, struct buf *out);
 int sess_ctx_read(struct sessions *all, struct caller *c,
 		  struct sess_ctx *ctx, const char *id, struct buf *out);
+/* The types of skill `qid`'s outputs, {"name": "type"} (new reference,
+ * NULL when unknown). */
+json_t *sess_ctx_output_types(struct sess_ctx *ctx, const char *qid);
 /* The qualified id of a skill named `id` (bare or qualified) in the
  * context, or NULL. */
 const char *sess_ctx_resolve(struct sess_ctx *ctx, const char *id);

@@ -47,6 +47,7 @@ struct ix_entry {
 	uint64_t size;
 	struct timespec mtime;
 	char *id, *qid, *desc, *ports, *schema;
+	char *out_types;		/* {"output": "type", ...} */
 	int runnable;
 	struct rank_doc doc;
 };
@@ -74,6 +75,7 @@ static void entry_free(struct ix_entry *e)
 	free(e->desc);
 	free(e->ports);
 	free(e->schema);
+	free(e->out_types);
 	rank_doc_release(&e->doc);
 	free(e);
 }
@@ -284,6 +286,21 @@ static void ports_put(struct buf *b, const struct skill_port *v, size_t n)
 	}
 }
 
+/* {"value": "string", ...} */
+static char *out_types_of(const struct skill *sk)
+{
+	json_t *o = json_object();
+	char *s;
+
+	for (size_t i = 0; o && i < sk->noutputs; i++)
+		if (sk->outputs[i].name)
+			json_object_set_new(o, sk->outputs[i].name, json_string(
+				skill_port_type_name(sk->outputs[i].type)));
+	s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return s;
+}
+
 /* "n: integer, sequence: boolean -> value: string" */
 static char *ports_of(const struct skill *sk)
 {
@@ -351,9 +368,10 @@ static struct ix_entry *entry_load(struct sessions *all, struct rank_dict *d,
 	e->desc = strndup(sk->description ? sk->description : "", DESC_MAX);
 	e->ports = ports_of(sk);
 	e->schema = schema_of(sk);
+	e->out_types = out_types_of(sk);
 	e->runnable = sk->code && errs.n == 0 && sk->nerrors == 0;
 	if (!e->path || !e->id || !e->qid || !e->desc || !e->ports ||
-	    !e->schema)
+	    !e->schema || !e->out_types)
 		goto fail;
 	list_put(&tags, &sk->tags);
 	list_put(&tags, &sk->keywords);
@@ -943,6 +961,14 @@ const char *sess_ctx_resolve(struct sess_ctx *ctx, const char *id)
 	for (size_t i = 0; i < ctx->ntools; i++)
 		if (ctx->tool_skill[i] && strcmp(ctx->tools[i].name, id) == 0)
 			return ctx->tool_skill[i];
+	return NULL;
+}
+
+json_t *sess_ctx_output_types(struct sess_ctx *ctx, const char *qid)
+{
+	for (size_t i = 0; i < ctx->nlib; i++)
+		if (strcmp(ctx->lib[i]->qid, qid) == 0)
+			return json_loads(ctx->lib[i]->out_types, 0, NULL);
 	return NULL;
 }
 

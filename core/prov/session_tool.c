@@ -133,8 +133,25 @@ static void wait_run(struct turn *t, struct engine *e, const char *name,
 	}
 }
 
-/* The outputs of node "tool", each as JSON when it is, else as text. */
-static json_t *outputs_of(const char *rec, const char *run)
+/* An output file's value: text for a string output (less the newline
+ * the record ends it with), else JSON when it parses, else text. */
+static json_t *value_of(struct buf *b, const char *type)
+{
+	json_t *v = NULL;
+
+	if (b->len && b->data[b->len - 1] == '\n' && type &&
+	    strcmp(type, "string") == 0)
+		b->data[--b->len] = '\0';
+	if (!type || strcmp(type, "string") != 0)
+		v = json_loadb(b->data ? b->data : "", b->len, JSON_DECODE_ANY,
+			       NULL);
+	if (!v && b->len && b->data[b->len - 1] == '\n')
+		b->data[--b->len] = '\0';
+	return v ? v : json_stringn(b->data ? b->data : "", b->len);
+}
+
+/* The outputs of node "tool", each as its type says. */
+static json_t *outputs_of(const char *rec, const char *run, json_t *types)
 {
 	char dir[PATH_MAX], path[PATH_MAX];
 	json_t *o = json_object();
@@ -167,10 +184,8 @@ static json_t *outputs_of(const char *rec, const char *run)
 				 de->d_name);
 			v = json_string(note);
 		} else {
-			v = json_loadb(b.data ? b.data : "", b.len,
-				       JSON_DECODE_ANY, NULL);
-			if (!v)
-				v = json_stringn(b.data ? b.data : "", b.len);
+			v = value_of(&b, json_string_value(json_object_get(
+				types, de->d_name)));
 		}
 		json_object_set_new(o, de->d_name, v ? v : json_null());
 		buf_release(&b);
@@ -241,8 +256,13 @@ static int run_skill(struct turn *t, const char *qid, json_t *inputs,
 	wait_run(t, e, name, &st);
 	json_object_set_new(res, "status", json_string(
 		run_status_name(st.status)));
-	if (engine_path(e, t->s->owner, name, rec, sizeof(rec)) == 0)
-		json_object_set_new(res, "outputs", outputs_of(rec, name));
+	if (engine_path(e, t->s->owner, name, rec, sizeof(rec)) == 0) {
+		json_t *types = sess_ctx_output_types(&t->ctx, qid);
+
+		json_object_set_new(res, "outputs", outputs_of(rec, name,
+							       types));
+		json_decref(types);
+	}
 	if (st.status != RUN_SUCCEEDED) {
 		char *err = record_error(e, t->s->owner, name);
 

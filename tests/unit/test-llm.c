@@ -172,7 +172,7 @@ static void check_tool(const char *how, int rc, struct got *g,
 	      "%s: one tool call, fibonacci, with its id (rc %d, %zu calls)",
 	      how, rc, c->ncalls);
 	CHECK(c->ncalls == 1 &&
-	      strcmp(c->calls[0].input, "{\"n\":10,\"sequence\":false}") == 0,
+	      strcmp(c->calls[0].input, "{\"n\": 10, \"sequence\": false}") == 0,
 	      "%s: its input, joined from pieces split mid-token: %s", how,
 	      c->ncalls ? c->calls[0].input : "-");
 	CHECK(c->in_tokens == 472 && c->out_tokens == 89,

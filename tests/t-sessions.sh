@@ -1,0 +1,306 @@
+#!/usr/bin/env bash
+# tests/t-sessions.sh: sessions and chat through a real mount, as real
+# users (DESIGN.md section 6, issue 13), against tests/llm-server.py
+# speaking the Anthropic and OpenAI protocols: conversations, a reply
+# followed as it streams, cancel, tool calls that run skills in the
+# sandbox and show in run/, artifacts, privacy, bad input and the
+# provider's failures.
+. "$(dirname "$0")/lib.sh"
+
+t_begin
+lfs_require
+lfs_users
+llm_start || t_skip_all "the test LLM server does not start (needs $PY3)"
+
+U=$MNT/user/alice
+S=$U/sessions
+
+# ask USER SESSION TEXT: write a prompt the way a shell does.
+ask() { printf '%s\n' "$3" | as "$1" sh -c "cat > '$S/$2/prompt'"; }
+# reply USER SESSION: the answer, followed to its end.
+reply() { as "$1" timeout 30 cat "$S/$2/reply"; }
+# req N FILTER: jq FILTER on the N-th request the server got (0-based;
+# -1 the last).
+req() { llm_requests | jq -r ".[$1] | $2"; }
+# t_grep DESC PATTERN TEXT: passes when TEXT has a line matching PATTERN.
+t_grep()
+{
+	if grep -q -- "$2" <<<"$3"; then
+		t_pass "$1"
+	else
+		t_fail "$1" "no line matches: $2" "in: $(head -c 400 <<<"$3")"
+	fi
+}
+
+# --- no provider ------------------------------------------------------------
+lfs_mount || exit 1
+t_check "alice makes a session" as alice mkdir "$S/h2"
+t_eq "it holds the files of a session" \
+	"artifacts ctl error messages prompt reply session.json transcript.md usage.json" \
+	"$(as alice ls "$S/h2" | tr '\n' ' ' | sed 's/ $//')"
+ask alice h2 "What is the ground-state energy of H2 at 0.74 Å? Use my skills."
+out=$(reply alice h2)
+t_grep "with no provider, the reply says so" "No LLM provider is configured" "$out"
+t_grep "and lists the skills relevant to the prompt, the quantum ones first" \
+	'system/quantum-vqe\|system/hamiltonian-builder' \
+	"$(grep -A3 'relevant to your prompt' <<<"$out")"
+t_check_not "not unrelated ones" grep -q 'system/fibonacci' <<<"$out"
+t_eq "messages/ has the prompt and the answer" \
+	"0001-user.md 0002-assistant.json 0002-assistant.md" \
+	"$(as alice ls "$S/h2/messages" | tr '\n' ' ' | sed 's/ $//')"
+t_eq "0001-user.md is the prompt" \
+	"What is the ground-state energy of H2 at 0.74 Å? Use my skills." \
+	"$(as alice cat "$S/h2/messages/0001-user.md")"
+t_eq "stat gives a generated file's real size" \
+	"$(as alice cat "$S/h2/transcript.md" | wc -c)" \
+	"$(as alice stat -c %s "$S/h2/transcript.md")"
+t_check "cp copies it whole (it trusts the size)" \
+	as alice sh -c "cp '$S/h2/session.json' /tmp/sj.$$ && jq -e .id /tmp/sj.$$ >/dev/null && rm /tmp/sj.$$"
+t_eq "session.json has the id, in LLMos-Lite's form" "sess_h2_" \
+	"$(as alice jq -r .id "$S/h2/session.json" | cut -c1-8)"
+t_eq "and the title, from the first prompt" \
+	"What is the ground-state energy of H2 at 0.74 Å? Use my skills." \
+	"$(as alice jq -r .title "$S/h2/session.json")"
+t_eq "the answer's record says which skills were sent whole and why" \
+	"full text" \
+	"$(as alice jq -r '.context.skills[] | select(.id=="system/hamiltonian-builder") | .sent' "$S/h2/messages/0002-assistant.json")"
+t_grep "with the terms that matched" h2 \
+	"$(as alice jq -r '.context.skills[0].why' "$S/h2/messages/0002-assistant.json")"
+
+# --- privacy ------------------------------------------------------------------
+t_check_not "a teammate does not see sessions/ in alice's volume" \
+	grep -qx sessions <<<"$(as bob ls "$U")"
+t_check_not "nor can bob list it" as bob ls "$S"
+t_check_not "nor read a session's reply" as bob cat "$S/h2/reply"
+t_check_not "a stranger sees no user/alice at all" as eve ls "$U"
+t_check "an admin sees it" as dave ls "$S/h2"
+t_check_not "bob cannot make a session in alice's sessions/" as bob mkdir "$S/x"
+lfs_umount
+
+# --- Anthropic ----------------------------------------------------------------
+lfs_config "llm_provider = anthropic" "llm_base_url = http://127.0.0.1:$LLM_PORT" \
+	"llm_model = test-model" "llm_idle_timeout = 2" "llm_timeout = 30"
+LFS_ENV="ANTHROPIC_API_KEY=test-key"
+lfs_mount || exit 1
+as alice mkdir "$S/chat"
+llm_reset
+llm_script '[{"text": "Hello Alice, the ground state is −1.137 Ha."}]'
+ask alice chat "Hello"
+t_eq "a reply streams from the provider" "Hello Alice, the ground state is −1.137 Ha." \
+	"$(reply alice chat)"
+t_eq "the request carried x-api-key and anthropic-version" "(set) 2023-06-01" \
+	"$(req 0 '.headers["x-api-key"] + " " + .headers["anthropic-version"]')"
+t_eq "the model and stream: true" "test-model true" "$(req 0 '.body.model + " " + (.body.stream|tostring)')"
+t_grep "the system prompt carries the catalog of alice's skills" \
+	'^- system/fibonacci: ' "$(req 0 .body.system)"
+t_eq "the runnable skills are tools, with a JSON Schema of their inputs" "integer" \
+	"$(req 0 '.body.tools[] | select(.name=="fibonacci") | .input_schema.properties.n.type')"
+llm_script '[{"text": "Second answer.", "chunk": 3}]'
+ask alice chat "And the second question?"
+reply alice chat >/dev/null
+t_eq "a second turn sends the whole conversation" "user assistant user" \
+	"$(req -1 '[.body.messages[].role] | join(" ")')"
+t_eq "the previous answer is in it" "Hello Alice, the ground state is −1.137 Ha." \
+	"$(req -1 '.body.messages[1].content[0].text')"
+t_eq "four messages" "4" "$(as alice jq -r .messages "$S/chat/session.json")"
+t_eq "transcript.md has them all" 4 \
+	"$(as alice cat "$S/chat/transcript.md" | grep -c '^## ')"
+t_check "usage.json counts tokens per turn and in all" \
+	as alice jq -e '(.turns | length) == 2 and .total.output_tokens > 0' "$S/chat/usage.json"
+t_eq "error is empty after a good answer" "" "$(as alice cat "$S/chat/error")"
+
+# A stream split into single bytes (lines, UTF-8 characters).
+llm_script '[{"text": "Ünïcödé → 2π ≈ 6.283", "bytes": 1, "chunk": 2}]'
+ask alice chat "bytes"
+t_eq "a stream delivered a byte at a time arrives whole" "Ünïcödé → 2π ≈ 6.283" "$(reply alice chat)"
+
+# Following a stream: reads give what came, and end with the answer.
+llm_script '[{"text": "one two three four five six seven eight", "chunk": 4, "delay_ms": 150}]'
+ask alice chat "slowly"
+sleep 0.5
+part=$(as alice "$PY3" -c '
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_NONBLOCK)
+got = b""
+while True:
+    try:
+        b = os.read(fd, 4096)
+    except BlockingIOError:
+        print(got.decode(), "EAGAIN", end="")
+        break
+    if not b:
+        print(got.decode(), "EOF", end="")
+        break
+    got += b
+' "$S/chat/reply")
+t_check "O_NONBLOCK mid-stream gives what is there, then EAGAIN ($part)" \
+	sh -c "case '$part' in *EAGAIN) [ '${part% EAGAIN}' != '' ];; *) false;; esac"
+t_eq "cat reply follows the stream to its end" "one two three four five six seven eight" "$(reply alice chat)"
+
+# Cancel.
+llm_script '[{"text": "never finished", "stall": 20}]'
+ask alice chat "stall"
+sleep 0.5
+t_check_not "a prompt while an answer runs is refused (EBUSY)" \
+	as alice sh -c "echo again > '$S/chat/prompt'"
+start=$(date +%s.%N)
+as alice sh -c "echo cancel > '$S/chat/ctl'"
+out=$(reply alice chat)
+took=$(echo "$(date +%s.%N) - $start" | bc)
+t_check "cancel ends the answer: '(cancelled)' ($out)" grep -q "(cancelled)" <<<"$out"
+t_check "within 2 s of a 20 s stall ($took s)" sh -c "[ \$(echo '$took < 2' | bc) = 1 ]"
+t_eq "error says so" "cancelled" "$(as alice cat "$S/chat/error")"
+t_check "a new prompt is taken after it" as alice sh -c "echo after > '$S/chat/prompt'"
+reply alice chat >/dev/null
+
+# --- tools: skills run through the engine ----------------------------------
+as alice mkdir "$S/fib"
+llm_reset
+llm_script '[{"text": "Let me compute it.", "tool": {"name": "fibonacci", "input": {"n": 100}}, "chunk": 3},
+	     {"echo_tool": true}]'
+ask alice fib "What is F(100)? Use my skills."
+out=$(reply alice fib)
+t_grep "the model's tool call ran fibonacci and its result reached the next request" \
+	'the tool said: .*354224848179261915075' "$out"
+t_eq "the result went back as a tool_result for the call" "tool_result" \
+	"$(req 1 '.body.messages[-1].content[0].type')"
+t_eq "the call shows in run/ as a run named after the session and answer" \
+	"succeeded" "$(as alice cat "$U/run/fib-0002-1/status")"
+t_eq "with its output" "354224848179261915075" \
+	"$(as alice cat "$U/run/fib-0002-1/outputs/tool/value")"
+t_grep "the reply shows the call" '^> tool `fibonacci` {"n": 100} → {"run":"run/fib-0002-1","status":"succeeded"' "$out"
+t_eq "the record lists it" "fibonacci fib-0002-1" \
+	"$(as alice jq -r '.tools[0].tool + " " + .tools[0].run' "$S/fib/messages/0002-assistant.json")"
+t_grep "the transcript shows the call and its result" 'tool `fibonacci`' \
+	"$(as alice cat "$S/fib/transcript.md")"
+
+# The H2 Hamiltonian, a real numerical skill in the sandbox.
+llm_script '[{"tool": {"name": "hamiltonian-builder", "input": {"bond_length": 0.7414}}},
+	     {"echo_tool": true}]'
+ask alice fib "Build the H2 Hamiltonian at 0.7414 Å."
+out=$(reply alice fib)
+t_grep "hamiltonian-builder ran as a tool: its FCI energy came back" \
+	'"exact_energy":-1\.137' "$out"
+t_eq "as run/fib-0004-1" "succeeded" "$(as alice cat "$U/run/fib-0004-1/status")"
+
+# A tool call with bad inputs: the model is told why, nothing breaks.
+llm_script '[{"tool": {"name": "fibonacci", "input": {"m": 3}}}, {"echo_tool": true}]'
+ask alice fib "wrong"
+out=$(reply alice fib)
+t_grep "a call the graph check refuses comes back as an error the model reads" \
+	"the tool said: .*rejected.*" "$out"
+llm_script '[{"tool": {"name": "no-such-tool", "input": {}}}, {"echo_tool": true}]'
+ask alice fib "unknown tool"
+t_grep "an unknown tool too" "the tool said: .*no tool 'no-such-tool'" "$(reply alice fib)"
+
+# Cancel stops the turn and its run.
+cat >"$T_TMP/slow.md" <<'EOF2'
+---
+name: Slow
+description: Sleeps for a long time.
+skill_id: slow
+inputs: []
+outputs: [{name: done, type: boolean}]
+---
+```python
+import time
+def execute(inputs):
+    time.sleep(30)
+    return {"done": True}
+```
+EOF2
+as alice cp "$T_TMP/slow.md" "$U/skills/slow.md"
+llm_script '[{"tool": {"name": "slow", "input": {}}}, {"echo_tool": true}]'
+ask alice fib "slow"
+for i in $(seq 1 100); do
+	[ "$(as alice cat "$U/run/fib-0010-1/status" 2>/dev/null)" = running ] && break
+	sleep 0.1
+done
+as alice sh -c "echo cancel > '$S/fib/ctl'"
+t_grep "cancel during a tool call ends the answer" "(cancelled)" "$(reply alice fib)"
+for i in $(seq 1 50); do
+	st=$(as alice cat "$U/run/fib-0010-1/status" 2>/dev/null)
+	[ "$st" = cancelled ] && break
+	sleep 0.1
+done
+t_eq "and cancels its run" cancelled "$st"
+
+# --- artifacts -------------------------------------------------------------
+as alice mkdir "$S/art"
+llm_reset
+cat >"$T_TMP/art.json" <<'EOF2'
+[{"text": "Here is a skill:\n\n````markdown\n---\nname: Bond Scan\ndescription: Scans the H2 bond length.\nskill_id: bond-scan\ninputs:\n  - {name: points, type: integer, default: 5}\noutputs:\n  - {name: lengths, type: array}\n---\nScans.\n\n```python\ndef execute(inputs):\n    n = inputs[\"points\"]\n    return {\"lengths\": [0.5 + 0.1 * i for i in range(n)]}\n```\n````\n\nand a helper:\n\n```sh\necho hi\n```\n\n```markdown\n---\nname: Broken\ninputs:\n  - {name: x, type: nmber}\n---\n```\n"}]
+EOF2
+llm_script "$(cat "$T_TMP/art.json")"
+ask alice art "write me a skill"
+reply alice art >/dev/null
+t_eq "artifacts/ has the skill by its id, the code by message and language" \
+	"0002-2.sh bond-scan.md broken.md" \
+	"$(as alice ls "$S/art/artifacts" | tr '\n' ' ' | sed 's/ $//')"
+t_eq "a skill artifact is parsed like any skill" "bond-scan" \
+	"$(as alice getfattr -n user.skill.id --only-values "$S/art/artifacts/bond-scan.md")"
+t_grep "a broken one says what is wrong in user.skill.error" "inputs\[0\].type: unknown type 'nmber'" \
+	"$(as alice getfattr -n user.skill.error --only-values "$S/art/artifacts/broken.md" 2>/dev/null)"
+t_check "mv moves a skill artifact into skills/" as alice mv "$S/art/artifacts/bond-scan.md" "$U/skills/"
+t_check_not "it is gone from artifacts/" as alice test -e "$S/art/artifacts/bond-scan.md"
+t_eq "and runs from skills/" "[0.5, 0.6, 0.7]" "$(as alice sh -c "
+	echo '{\"nodes\": [{\"id\": \"s\", \"skill\": \"bond-scan\", \"inputs\": {\"points\": 3}}]}' > '$U/run/scan.json'
+	cat '$U/run/scan/wait' >/dev/null
+	jq -c . '$U/run/scan/outputs/s/lengths' | sed 's/,/, /g'")"
+
+# --- the provider's failures -------------------------------------------------
+as alice mkdir "$S/err"
+llm_reset
+llm_script '[{"status": 429, "retry_after": 1}]'
+start=$(date +%s.%N)
+ask alice err "rate limited once"
+out=$(reply alice err)
+took=$(echo "$(date +%s.%N) - $start" | bc)
+t_eq "429 with Retry-After: 1 is retried to an answer" "echo: rate limited once" "$out"
+t_check "after waiting what Retry-After says ($took s)" sh -c "[ \$(echo '$took >= 1' | bc) = 1 ]"
+t_eq "usage counts both requests" 2 "$(as alice jq -r '.turns[-1].requests' "$S/err/usage.json")"
+llm_script '[{"status": 500}, {"status": 502}, {"status": 500}, {"status": 500}]'
+ask alice err "keeps failing"
+out=$(reply alice err)
+t_grep "5xx that go on become a readable line in reply" \
+	'^error: anthropic: the provider failed (HTTP 500 api_error): scripted failure (after 4 attempts)' "$out"
+t_grep "and in error" 'the provider failed (HTTP 500' "$(as alice cat "$S/err/error")"
+llm_script '[{"status": 529, "message": "Overloaded"}, {"status": 529, "message": "Overloaded"}, {"status": 529, "message": "Overloaded"}, {"status": 529, "message": "Overloaded"}]'
+ask alice err "overloaded"
+t_grep "529 says overloaded" 'overloaded (HTTP 529 overloaded_error): Overloaded' "$(reply alice err)"
+llm_script '[{"text": "partial answer here", "chunk": 4, "error_after": 3}]'
+ask alice err "error after 200"
+out=$(reply alice err)
+t_grep "an error event after the 200 ends the answer, saying so" \
+	'error: anthropic: the stream ended with an error: overloaded_error: Overloaded' "$out"
+t_grep "what streamed before it is kept" '^partial answ' "$out"
+t_eq "and is not sent twice (no retry once output streamed)" 1 \
+	"$(as alice jq -r '.turns[-1].requests' "$S/err/usage.json")"
+llm_script '[{"text": "x", "stall": 5}]'
+ask alice err "stall before any text"
+t_eq "a stream silent past llm_idle_timeout before any text is tried again" \
+	"echo: stall before any text" "$(reply alice err)"
+llm_script '[{"text": "begun, then", "chunk": 6, "stall_after": 1, "stall": 8}]'
+start=$(date +%s.%N)
+ask alice err "stall mid-answer"
+out=$(reply alice err)
+took=$(echo "$(date +%s.%N) - $start" | bc)
+t_grep "one silent after some text fails, saying so" \
+	'^error: anthropic: no data for 2 s (llm_idle_timeout)' "$out"
+t_grep "keeping what came" '^begun,' "$out"
+t_check "within a second of the limit, not the 8 s stall ($took s)" \
+	sh -c "[ \$(echo '$took < 4.5' | bc) = 1 ]"
+lfs_umount
+
+# A refused key: the daemon's key is not the server's.
+LFS_ENV="ANTHROPIC_API_KEY=wrong-key"
+lfs_mount || exit 1
+ask alice err "who am I"
+out=$(reply alice err)
+t_grep "401 says the key was refused" \
+	'^error: anthropic: the API key was refused (HTTP 401 authentication_error): invalid x-api-key; check the key' "$out"
+t_check_not "and the key never shows in the log" grep -q wrong-key "$T_TMP/daemon.log"
+lfs_umount
+
+lfs_umount
+t_done
