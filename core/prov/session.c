@@ -662,11 +662,21 @@ int session_start(struct ns *ns, struct kv *kv, struct llm *llm,
 	return 0;
 }
 
+void sessions_free(struct sessions *all)
+{
+	sess_index_free(all->index);
+	pthread_cond_destroy(&all->idle);
+	pthread_mutex_destroy(&all->mu);
+	free(all->v);
+	free(all);
+}
+
 void session_stop(struct ns *ns)
 {
 	struct sessions *all;
 	struct sess **v;
 	size_t n;
+	int last;
 
 	pthread_rwlock_wrlock(&ns->tree);
 	all = ns->sessions;
@@ -688,7 +698,12 @@ void session_stop(struct ns *ns)
 	for (size_t i = 0; i < n; i++)
 		sess_put(v[i]);
 	free(v);
-	sess_index_free(all->index);
-	/* Open files may still hold sessions (and `all` through them): it
-	 * is not freed; the daemon is exiting. */
+	/* Open files may still hold sessions: then the last one freed
+	 * frees `all`. */
+	pthread_mutex_lock(&all->mu);
+	all->stopped = 1;
+	last = all->live == 0;
+	pthread_mutex_unlock(&all->mu);
+	if (last)
+		sessions_free(all);
 }

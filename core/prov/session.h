@@ -77,7 +77,10 @@ struct sessions {
 	struct sess **v;		/* every session loaded */
 	size_t n, alloc;
 	unsigned turns;			/* answers running */
+	unsigned live;			/* sessions in memory */
 	int stopping;
+	int stopped;			/* session_stop() is done: the last
+					 * session freed frees this */
 	struct sess_index *index;	/* session_ctx.c */
 };
 
@@ -125,6 +128,8 @@ int session_start(struct ns *ns, struct kv *kv, struct llm *llm,
 /* Cancel every answer and wait for them to end; then nothing calls the
  * store or the provider any more. */
 void session_stop(struct ns *ns);
+/* Free `all` once nothing refers to it (session_reg.c, session.c). */
+void sessions_free(struct sessions *all);
 
 struct node *sess_node_new(struct ns *ns, struct node *dir, const char *name,
 			   enum sess_sub sub, mode_t mode);

@@ -703,7 +703,9 @@ struct build {
 	json_t *ranked;
 	struct buf full;
 	size_t nfull;
-	char *sent;		/* per skill: 2 full text, 1 catalog */
+	char *sent;		/* per skill: 2 full text, 1 catalog, 3 too
+				 * large to send whole, 4 that and in the
+				 * catalog */
 };
 
 static void why_of(struct build *b, const struct ix_entry *e, char *out,
@@ -740,6 +742,8 @@ static int full_texts(struct build *b, size_t budget, size_t *used)
 			*used += text.len + 200;
 			b->sent[i] = 2;
 			b->nfull++;
+		} else {
+			b->sent[i] = 3;	/* relevant, but too large */
 		}
 		buf_release(&text);
 	}
@@ -786,6 +790,8 @@ static int compose(struct build *b)
 		listed++;
 		if (!b->sent[i])
 			b->sent[i] = 1;
+		else if (b->sent[i] == 3)
+			b->sent[i] = 4;
 	}
 	put(&sys, intro);
 	if (b->n) {
@@ -858,7 +864,11 @@ static void record(struct build *b)
 			"path", b->r[i].e->path,
 			"score", round(b->r[i].score * 1000) / 1000.0,
 			"sent", b->sent[i] == 2 ? "full text" :
-				b->sent[i] == 1 ? "catalog" : "left out",
+				b->sent[i] == 1 ? "catalog" :
+				b->sent[i] == 4 ? "catalog (its full text "
+				"did not fit llm_context_size)" :
+				b->sent[i] == 3 ? "left out (its full text "
+				"did not fit llm_context_size)" : "left out",
 			"why", why));
 	}
 	for (size_t i = 0; tools && i < b->ctx->ntools; i++)

@@ -61,6 +61,9 @@ static struct sess *sess_new(struct sessions *all, const char *owner,
 	s->created = iso_seconds(json_string_value(json_object_get(
 		doc, "created_at")));
 	s->refs = 1;
+	pthread_mutex_lock(&all->mu);
+	all->live++;
+	pthread_mutex_unlock(&all->mu);
 	pthread_mutex_init(&s->io, NULL);
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cond, NULL);
@@ -71,6 +74,9 @@ static struct sess *sess_new(struct sessions *all, const char *owner,
 
 static void sess_free(struct sess *s)
 {
+	struct sessions *all = s->all;
+	int last;
+
 	for (size_t i = 0; i < s->nmsgs; i++)
 		chat_msg_release(&s->msgs[i]);
 	free(s->msgs);
@@ -88,6 +94,11 @@ static void sess_free(struct sess *s)
 	pthread_mutex_destroy(&s->mu);
 	pthread_mutex_destroy(&s->io);
 	free(s);
+	pthread_mutex_lock(&all->mu);
+	last = --all->live == 0 && all->stopped;
+	pthread_mutex_unlock(&all->mu);
+	if (last)
+		sessions_free(all);
 }
 
 void sess_get(struct sess *s)

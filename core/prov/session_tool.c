@@ -59,6 +59,7 @@ static long long read_part(const char *path, struct buf *out, size_t cap)
 	if ((size_t)st.st_size < cap)
 		cap = (size_t)st.st_size;
 	if (buf_reserve(out, out->len + cap + 1) == 0) {
+		out->data[out->len] = '\0';
 		p = out->data + out->len;
 		k = pread(fd, p, cap, 0);
 		if (k > 0) {
