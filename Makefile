@@ -78,6 +78,11 @@ build/tests/bench-history: scripts/bench-history.c $(REL_CORE)
 	@mkdir -p $(dir $@)
 	$(CC) $(RELEASE) -o $@ $< $(REL_CORE) $(LIBS)
 
+# So does the ranking benchmark of scripts/bench-chat.
+build/tests/bench-rank: scripts/bench-rank.c $(REL_CORE)
+	@mkdir -p $(dir $@)
+	$(CC) $(RELEASE) -o $@ $< $(REL_CORE) $(LIBS)
+
 # The Khronos glTF validator, which tests/check-files.py runs on the 3D
 # skills' files (npm registry; scripts/install-deps brings npm).
 GLTF_VALIDATOR := build/npm/node_modules/gltf-validator/package.json
@@ -119,6 +124,7 @@ bench: all $(TEST_TOOLS)
 	scripts/bench-run
 	scripts/bench-workflows
 	scripts/bench-history
+	scripts/bench-chat
 
 # The fuzz targets of the skill and graph parsers (need clang); `make fuzz
 # FUZZ_TIME=600` fuzzes each for ten minutes, new inputs in

@@ -52,6 +52,10 @@ A step is a JSON object:
   "no_done"       leave out OpenAI's data: [DONE]
   "fixture"       send tests/llm/<name> verbatim as the stream
   "usage"         [input_tokens, output_tokens] (default from lengths)
+  "delay_first_ms"  pause before the first text delta
+  "mark"          note in the request's log entry "first_byte_at", the
+                  time.monotonic() (CLOCK_MONOTONIC) just after the first
+                  text delta was written (for scripts/bench-chat)
 
 Usage: llm-server.py --port-file FILE [--key KEY]
 """
@@ -289,9 +293,15 @@ class Handler(BaseHTTPRequestHandler):
     def chunk(self, obj):
         self.put(f"data: {json.dumps(obj, ensure_ascii=False)}\n\n")
 
-    def pause(self, step):
+    def pause(self, step, i):
+        if i == 0 and step.get("mark"):
+            self.entry["first_byte_at"] = time.monotonic()
         if step.get("delay_ms"):
             time.sleep(step["delay_ms"] / 1000.0)
+
+    def first(self, step):
+        if step.get("delay_first_ms"):
+            time.sleep(step["delay_first_ms"] / 1000.0)
 
     # --- requests -----------------------------------------------------------
 
@@ -323,11 +333,13 @@ class Handler(BaseHTTPRequestHandler):
             body = json.loads(raw)
         except ValueError:
             body = None
+        self.entry = {"path": self.path, "body": body}
         with lock:
-            log.append({"path": self.path, "body": body, "headers": {
+            log.append(self.entry)
+        self.entry["headers"] = {
                 k.lower(): ("(set)" if k.lower() in
                             ("x-api-key", "authorization") else v)
-                for k, v in self.headers.items()}})
+                for k, v in self.headers.items()}
         try:
             self.check(openai, body)
         except Refused as r:
@@ -436,10 +448,12 @@ class Handler(BaseHTTPRequestHandler):
                     "type": step.get("error_type", "overloaded_error"),
                     "message": step.get("message", "Overloaded")}})
                 return
+            if i == 0:
+                self.first(step)
             self.event("content_block_delta", {
                 "type": "content_block_delta", "index": 0,
                 "delta": {"type": "text_delta", "text": d}})
-            self.pause(step)
+            self.pause(step, i)
         self.event("content_block_stop", {"type": "content_block_stop",
                                           "index": 0})
         stop = "end_turn"
@@ -487,8 +501,10 @@ class Handler(BaseHTTPRequestHandler):
                     "message", "The server had an error"),
                     "type": "server_error"}})
                 return
+            if i == 0:
+                self.first(step)
             self.chunk(choice({"content": d}))
-            self.pause(step)
+            self.pause(step, i)
         finish = "stop"
         if step.get("tool"):
             finish = "tool_calls"

@@ -245,6 +245,7 @@ struct turn {
 	char folder[NAME_MAX_BYTES + 1];
 	double start, deadline;		/* llm_clock() */
 	struct sess_ctx ctx;
+	double ctx_ms;			/* making the context took */
 	unsigned ncalls;		/* tool calls so far */
 	json_t *tools;			/* their records */
 };

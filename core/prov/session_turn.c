@@ -17,6 +17,7 @@
 #include "core/util/log.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,8 +171,11 @@ static json_t *record_of(struct turn *t, const struct outcome *o)
 		      "context", t->ctx.record,
 		      "tools", t->tools,
 		      "error", o->err[0] ? o->err : NULL);
-	if (r)
+	if (r) {
 		json_object_set_new(r, "ended", json_string(ended));
+		json_object_set_new(r, "context_ms",
+				    json_real(round(t->ctx_ms * 100) / 100));
+	}
 	return r;
 }
 
@@ -384,8 +388,12 @@ static void *turn_main(void *arg)
 	pthread_mutex_lock(&s->mu);
 	o.rc = conversation(s, &conv);
 	pthread_mutex_unlock(&s->mu);
-	if (!o.rc)
+	if (!o.rc) {
+		double t0 = llm_clock();
+
 		o.rc = sess_ctx_build(all, &t->opener, &conv, &t->ctx);
+		t->ctx_ms = (llm_clock() - t0) * 1e3;
+	}
 	if (o.rc) {
 		snprintf(o.err, sizeof(o.err), "the request could not be "
 			 "made: %s", strerror(-o.rc));
