@@ -354,9 +354,9 @@ t_eq "ls MOUNT/system" "catalog.json skills workflows " \
 t_eq "ls MOUNT/team" "eng research " "$("$FSOP" -u eve ls "$MNT/team" | tr '\n' ' ')"
 t_eq "ls MOUNT/team/eng" "catalog.json skills workflows " \
 	"$("$FSOP" -u eve ls "$MNT/team/eng" | tr '\n' ' ')"
-t_eq "ls MOUNT/user/alice as alice" "catalog.json run skills workflows " \
+t_eq "ls MOUNT/user/alice as alice" "catalog.json run sessions skills workflows " \
 	"$("$FSOP" -u alice ls "$MNT/user/alice" | tr '\n' ' ')"
-t_eq "ls MOUNT/user/alice as bob, her teammate: no run/" "catalog.json skills workflows " \
+t_eq "ls MOUNT/user/alice as bob, her teammate: no run/, no sessions/" "catalog.json skills workflows " \
 	"$("$FSOP" -u bob ls "$MNT/user/alice" | tr '\n' ' ')"
 
 # Changing the fixed tree: "USER OP PATH [ARG] = EXPECTED" lines; EPERM for

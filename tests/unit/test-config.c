@@ -455,6 +455,96 @@ static void test_too_many(void)
 	free(v);
 }
 
+/* "key = value" (a comment after the value dropped) set as the file
+ * would. */
+static int example_line(struct config *c, char *line, char *err,
+			size_t errlen)
+{
+	char *eq = strchr(line, '='), *v, *end, *hash;
+	char key[64];
+	size_t k;
+
+	if (!eq)
+		return -EINVAL;
+	k = (size_t)(eq - line);
+	while (k && line[k - 1] == ' ')
+		k--;
+	snprintf(key, sizeof(key), "%.*s", (int)k, line);
+	v = eq + 1;
+	while (*v == ' ')
+		v++;
+	hash = strchr(v, '#');
+	if (hash)
+		*hash = '\0';
+	end = v + strlen(v);
+	while (end > v && end[-1] == ' ')
+		*--end = '\0';
+	return config_set(c, key, v, "example", err, errlen);
+}
+
+/* The keys of sessions and chat: each accepted, its bad values refused
+ * with a message naming it; the shipped example's lines all parse. */
+static void test_chat_keys(void)
+{
+	struct config c;
+	FILE *f;
+	char line[512], err[512];
+	int n = 0, bad = 0;
+
+	config_init(&c);
+	CHECK(c.llm_max_tokens == 4096 && c.llm_timeout == 300 &&
+	      c.max_prompt == 256 << 10 && c.llm_max_turns == 16 &&
+	      !c.llm_provider && !c.redis_url, "chat defaults");
+	set_ok(&c, "redis_url", "redis://:secret@127.0.0.1:6380/2");
+	set_ok(&c, "redis_timeout", "0.5");
+	set_ok(&c, "llm_provider", "openai");
+	set_ok(&c, "llm_model", "gpt-4o-mini");
+	set_ok(&c, "llm_base_url", "http://127.0.0.1:11434/v1");
+	set_ok(&c, "llm_max_tokens", "1000");
+	set_ok(&c, "llm_idle_timeout", "5");
+	set_ok(&c, "llm_max_reply", "2M");
+	set_ok(&c, "max_prompt", "1K");
+	set_ok(&c, "llm_tool_rounds", "0");
+	set_ok(&c, "llm_context_skills", "3");
+	set_ok(&c, "llm_context_size", "128K");
+	set_ok(&c, "llm_max_tools", "0");
+	CHECK(c.max_prompt == 1024 && c.llm_max_reply == 2u << 20 &&
+	      strcmp(c.llm_provider, "openai") == 0,
+	      "the chat keys set their fields");
+	set_bad(&c, "redis_url", "http://127.0.0.1");
+	set_bad(&c, "llm_provider", "gemini");
+	set_bad(&c, "llm_model", "a\"b");
+	set_bad(&c, "llm_base_url", "ftp://x");
+	set_bad(&c, "llm_max_tokens", "0");
+	set_bad(&c, "llm_max_tools", "129");
+	set_bad(&c, "llm_max_turns", "-1");
+	set_bad(&c, "max_prompt", "lots");
+	config_release(&c);
+
+	/* core/llmunix.conf.example's chat lines, uncommented. */
+	config_init(&c);
+	f = fopen("core/llmunix.conf.example", "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		const char *keys[] = { "#redis_", "#llm_", "#max_prompt" };
+
+		for (size_t k = 0; k < 3; k++) {
+			if (strncmp(line, keys[k], strlen(keys[k])) != 0)
+				continue;
+			line[strcspn(line, "\n")] = '\0';
+			n++;
+			if (example_line(&c, line + 1, err, sizeof(err))) {
+				bad++;
+				printf("#   %s\n", err);
+			}
+		}
+	}
+	if (f)
+		fclose(f);
+	CHECK(n >= 15 && bad == 0, "the example's %d chat lines parse (%d "
+	      "refused)", n, bad);
+	config_release(&c);
+}
+
 int main(void)
 {
 	unit_tmpdir(tmp, sizeof(tmp), "config");
@@ -470,6 +560,7 @@ int main(void)
 	test_set();
 	test_run_keys();
 	test_too_many();
+	test_chat_keys();
 	unit_rm_rf(tmp);
 	return unit_done();
 }
