@@ -225,6 +225,58 @@ for i in $(seq 1 50); do
 done
 t_eq "and cancels its run" cancelled "$st"
 
+# Rights after open: alice opens the prompt, root writes and closes it
+# last (a setuid program that inherited the descriptor): the prompt is
+# alice's, resolved with her rights (her own skill slow is in the
+# catalog, which root's would not have).
+llm_reset
+llm_script '[{"text": "as alice"}]'
+"$PY3" - "$S/fib/prompt" <<'EOF2'
+import os, pwd, socket, sys
+u = pwd.getpwnam("alice")
+a, b = socket.socketpair()
+pid = os.fork()
+if pid == 0:
+    os.initgroups("alice", u.pw_gid)
+    os.setgid(u.pw_gid)
+    os.setuid(u.pw_uid)
+    fd = os.open(sys.argv[1], os.O_WRONLY | os.O_TRUNC)
+    socket.send_fds(a, [b"x"], [fd])
+    os.close(fd)
+    os._exit(0)
+_, fds, _, _ = socket.recv_fds(b, 16, 1)
+os.waitpid(pid, 0)
+os.write(fds[0], b"which skills can I use?\n")
+os.close(fds[0])
+EOF2
+t_eq "a prompt closed last by root is sent as its opener, alice" "as alice" "$(reply alice fib)"
+t_grep "resolved with her rights: her own skills in the catalog" \
+	'^- user/alice/slow: ' "$(req -1 .body.system)"
+
+# Ctrl-C interrupts a read of reply that waits: a signal whose handler
+# raises, 0.5 s into a read blocked in the file system.
+llm_script '[{"text": "late", "stall_after": 0, "stall": 6}]'
+ask alice fib "wait for me"
+out=$(as alice "$PY3" -c '
+import os, signal, sys, time
+def stop(sig, frame):
+    global t
+    t = time.monotonic()
+    raise KeyboardInterrupt
+signal.signal(signal.SIGALRM, stop)
+fd = os.open(sys.argv[1], os.O_RDONLY)
+signal.setitimer(signal.ITIMER_REAL, 0.5)
+try:
+    while os.read(fd, 4096):
+        pass
+    print("ended")
+except KeyboardInterrupt:
+    print("interrupted %.3f" % (time.monotonic() - t))
+' "$S/fib/reply")
+t_grep "a signal interrupts a read of reply that waits ($out)" '^interrupted 0\.[0-4]' "$out"
+as alice sh -c "echo cancel > '$S/fib/ctl'"
+reply alice fib >/dev/null
+
 # --- artifacts -------------------------------------------------------------
 as alice mkdir "$S/art"
 llm_reset
