@@ -140,6 +140,16 @@ static int dump_cb(const char *s, size_t len, void *arg)
 	return buf_append(arg, s, len) ? -1 : 0;
 }
 
+json_t *llm_schema(const struct llm_tool *t)
+{
+	json_t *s = llm_jparse(t->schema, strlen(t->schema));
+
+	if (json_is_object(s))
+		return s;
+	json_decref(s);
+	return json_pack("{s:s}", "type", "object");
+}
+
 int llm_jdump(const json_t *v, struct buf *out)
 {
 	if (!v)

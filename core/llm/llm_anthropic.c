@@ -105,20 +105,10 @@ static int anthropic_body(const struct llm *l, const struct llm_request *r,
 	if (r->ntools) {
 		tools = json_array();
 		for (size_t i = 0; tools && i < r->ntools; i++) {
-			json_t *t = json_object();
-			json_t *schema = llm_jparse(r->tools[i].schema,
-						    strlen(r->tools[i].schema));
-
-			if (!json_is_object(schema)) {
-				json_decref(schema);
-				schema = json_pack("{s:s}", "type", "object");
-			}
-			json_object_set_new(t, "name",
-					    json_string(r->tools[i].name));
-			json_object_set_new(t, "description",
-					    json_string(r->tools[i].description));
-			json_object_set_new(t, "input_schema", schema);
-			json_array_append_new(tools, t);
+			json_array_append_new(tools, json_pack(
+				"{s:s,s:s,s:o}", "name", r->tools[i].name,
+				"description", r->tools[i].description,
+				"input_schema", llm_schema(&r->tools[i])));
 		}
 		json_object_set_new(o, "tools", tools);
 	}

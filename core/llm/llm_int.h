@@ -81,6 +81,9 @@ void llm_fail(struct llm_parse *p, int retryable, const char *fmt, ...)
 const char *llm_jstr(const json_t *o, const char *key);
 /* A new JSON value from text, NULL when it does not parse. */
 json_t *llm_jparse(const char *s, size_t len);
+/* A tool's input schema as an object (new reference): its own, or
+ * {"type": "object"} when it does not parse as one. */
+json_t *llm_schema(const struct llm_tool *t);
 /* Append `v` compact to `out`; 0, -ENOMEM or -EFBIG. */
 int llm_jdump(const json_t *v, struct buf *out);
 

@@ -124,20 +124,12 @@ static int openai_body(const struct llm *l, const struct llm_request *r,
 	if (r->ntools) {
 		json_t *tools = json_array();
 
-		for (size_t i = 0; tools && i < r->ntools; i++) {
-			json_t *schema = llm_jparse(r->tools[i].schema,
-						    strlen(r->tools[i].schema));
-
-			if (!json_is_object(schema)) {
-				json_decref(schema);
-				schema = json_pack("{s:s}", "type", "object");
-			}
+		for (size_t i = 0; tools && i < r->ntools; i++)
 			json_array_append_new(tools, json_pack(
 				"{s:s,s:{s:s,s:s,s:o}}", "type", "function",
 				"function", "name", r->tools[i].name,
 				"description", r->tools[i].description,
-				"parameters", schema));
-		}
+				"parameters", llm_schema(&r->tools[i])));
 		json_object_set_new(o, "tools", tools);
 	}
 	rc = llm_jdump(o, out);

@@ -244,6 +244,24 @@ static int records_load(const char *path, struct buf *out)
 	return rc == -ENOENT ? 0 : rc;
 }
 
+/* The records of the list or set `key`, read under the lock, into `b`
+ * (initialised here; the caller releases it). */
+static int records_of(struct kv_local *l, int type, const char *key,
+		      struct buf *b)
+{
+	char path[PATH_MAX];
+	int rc;
+
+	buf_init(b, RECORD_MAX);
+	rc = key_path(l, type, key, path, sizeof(path));
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&l->mu);
+	rc = records_load(path, b);
+	pthread_mutex_unlock(&l->mu);
+	return rc;
+}
+
 /* --- operations ------------------------------------------------------------ */
 
 static int local_get(struct kv *kv, const char *key, struct buf *out)
@@ -328,18 +346,10 @@ out:
 
 static int local_llen(struct kv *kv, const char *key, uint64_t *out)
 {
-	struct kv_local *l = local_of(kv);
-	char path[PATH_MAX];
 	struct count c = { 0 };
 	struct buf b;
-	int rc = key_path(l, T_LIST, key, path, sizeof(path));
+	int rc = records_of(local_of(kv), T_LIST, key, &b);
 
-	if (rc)
-		return rc;
-	buf_init(&b, RECORD_MAX);
-	pthread_mutex_lock(&l->mu);
-	rc = records_load(path, &b);
-	pthread_mutex_unlock(&l->mu);
 	if (!rc)
 		rc = records_walk(b.data, b.len, count_one, &c);
 	buf_release(&b);
@@ -380,19 +390,11 @@ static int range_norm(int64_t n, int64_t *start, int64_t *stop)
 static int local_lrange(struct kv *kv, const char *key, int64_t start,
 			int64_t stop, kv_item_cb cb, void *arg)
 {
-	struct kv_local *l = local_of(kv);
-	char path[PATH_MAX];
 	struct count c = { 0 };
 	struct range r = { start, stop, 0, cb, arg };
 	struct buf b;
-	int rc = key_path(l, T_LIST, key, path, sizeof(path));
+	int rc = records_of(local_of(kv), T_LIST, key, &b);
 
-	if (rc)
-		return rc;
-	buf_init(&b, RECORD_MAX);
-	pthread_mutex_lock(&l->mu);
-	rc = records_load(path, &b);
-	pthread_mutex_unlock(&l->mu);
 	if (!rc && (start < 0 || stop < 0))
 		rc = records_walk(b.data, b.len, count_one, &c);
 	if (!rc && range_norm(start < 0 || stop < 0 ? (int64_t)c.n :
@@ -485,17 +487,9 @@ static int local_srem(struct kv *kv, const char *key, const char *member)
 static int local_smembers(struct kv *kv, const char *key, kv_item_cb cb,
 			  void *arg)
 {
-	struct kv_local *l = local_of(kv);
-	char path[PATH_MAX];
 	struct buf b;
-	int rc = key_path(l, T_SET, key, path, sizeof(path));
+	int rc = records_of(local_of(kv), T_SET, key, &b);
 
-	if (rc)
-		return rc;
-	buf_init(&b, RECORD_MAX);
-	pthread_mutex_lock(&l->mu);
-	rc = records_load(path, &b);
-	pthread_mutex_unlock(&l->mu);
 	if (!rc)
 		rc = records_walk(b.data, b.len, cb, arg);
 	buf_release(&b);
