@@ -414,24 +414,30 @@ int sess_create(struct sessions *all, const char *owner, const char *name)
 
 int sess_remove(struct sessions *all, struct sess *s)
 {
-	int rc, listed;
+	int rc, listed = 0;
 
 	sess_cancel(s);
+	/* Gone before its keys are: an answer ending now stores nothing
+	 * (it checks under io), so no key comes back. */
 	pthread_mutex_lock(&s->io);
 	rc = chat_delete(all->kv, s->owner, s->id);
+	if (!rc) {
+		pthread_mutex_lock(&s->mu);
+		s->gone = 1;
+		s->cancel = 1;
+		pthread_cond_broadcast(&s->cond);
+		pthread_mutex_unlock(&s->mu);
+	}
 	pthread_mutex_unlock(&s->io);
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&all->mu);
-	listed = !s->gone;
+	for (size_t i = 0; i < all->n && !listed; i++)
+		listed = all->v[i] == s;
 	if (listed)
 		unlist_locked(all, s);
 	assign_folders(all, s->owner);
 	pthread_mutex_unlock(&all->mu);
-	pthread_mutex_lock(&s->mu);
-	s->cancel = 1;
-	pthread_cond_broadcast(&s->cond);
-	pthread_mutex_unlock(&s->mu);
 	if (listed)
 		sess_put(s);	/* the list's reference */
 	if (all->notify)
