@@ -1,5 +1,6 @@
 /* fs/main.c: start-up of llmunixfs: options, configuration, the mount, the
  * request loop and a clean exit on SIGTERM, SIGINT or unmount. */
+#include "core/history/history.h"
 #include "core/store/blob_local.h"
 #include "core/util/config.h"
 #include "core/run/engine.h"
@@ -131,6 +132,23 @@ static int run_loop(struct fuse_session *se,
 	return rc;
 }
 
+/* The history's thread, after the fork of fuse_daemonize(). A history
+ * that cannot start is said and left off: files work without it. */
+static void start_history(const struct config *cfg, struct blob *blob,
+			  struct history_source **src, struct history **out)
+{
+	struct history_config hc = { .state_dir = cfg->state_dir,
+				     .quiet_ms = cfg->history_quiet_ms };
+	int rc = history_source_blob_new(src, blob);
+
+	if (!rc) {
+		hc.src = *src;
+		rc = history_open(out, &hc);
+	}
+	if (rc)
+		log_err("history is off: %s", strerror(-rc));
+}
+
 /* Everything after the options are known; returns the exit status. */
 static int serve(struct fuse_args *args, struct fuse_cmdline_opts *opts,
 		 struct config *cfg)
@@ -140,6 +158,8 @@ static int serve(struct fuse_args *args, struct fuse_cmdline_opts *opts,
 	struct blob *blob = NULL;
 	struct fs fs = { NULL, cfg };
 	struct engine *engine = NULL;
+	struct history *hist = NULL;
+	struct history_source *hsrc = NULL;
 	char desc[4096];
 	int rc, status = 1;
 
@@ -199,6 +219,9 @@ static int serve(struct fuse_args *args, struct fuse_cmdline_opts *opts,
 		goto out_signals;
 	}
 	ns_set_engine(fs.ns, engine);
+	if (cfg->history)
+		start_history(cfg, blob, &hsrc, &hist);
+	ns_set_history(fs.ns, hist);
 	log_info("mounted on '%s', state in '%s'", opts->mountpoint,
 		 cfg->state_dir);
 	rc = run_loop(se, opts);
@@ -219,7 +242,10 @@ out_signals:
 	fuse_remove_signal_handlers(se);
 out_session:
 	fuse_session_destroy(se);
-	ns_free(fs.ns);
+	ns_free(fs.ns);	/* what it stores at exit goes to the history */
+	history_close(hist);
+	if (hsrc)
+		hsrc->ops->free(hsrc);
 	if (blob)
 		blob->ops->free(blob);
 	ident_free(id);

@@ -50,6 +50,7 @@ transcript "\$ sed 's/\"bond_length\": 0.7414/\"bond_length\": 1.0/' run/vqe-h2/
 transcript "\$ sed 's/VQE convergence, H2/Convergence of VQE for H2/' run/vqe-h2/graph.json > run/retitled.json" alice user/alice
 transcript "\$ jq -r '.skills[].qualified_id' volumes/catalog.json" alice
 transcript '$ cd volumes/user/alice' alice
+transcript "\$ echo 'first' > skills/note.md" alice user/alice
 n=0
 while IFS= read -r b; do
 	line=$(jq -r .line <<<"$b")
@@ -91,7 +92,7 @@ while IFS= read -r b; do
 done < "$BLOCKS"
 
 t_eq "every transcript block is run" \
-	"$(jq -r 'select(.lang == "sh" and (.key | startswith("$ "))) | .key' "$BLOCKS" | grep -vc getfattr)" 6
+	"$(jq -r 'select(.lang == "sh" and (.key | startswith("$ "))) | .key' "$BLOCKS" | grep -vc getfattr)" 7
 
 lfs_umount
 t_done

@@ -83,6 +83,9 @@ struct node {
 	 * that identity may open it for writing, so whoever closes it last,
 	 * the content is that writer's alone. */
 	struct caller *writer;
+
+	/* The provider's own data, freed by its destroy hook. */
+	void *priv;
 };
 
 struct ns_file {
@@ -120,6 +123,7 @@ struct ns {
 	} *charges;
 	size_t ncharges, acharges;
 	struct engine *engine;		/* runs; NULL until ns_set_engine() */
+	struct history *history;	/* NULL until ns_set_history() */
 };
 
 /* --- node.c: nodes and the (parent, name) table --------------------------- */
@@ -182,6 +186,12 @@ int file_handle_new(struct node *n, struct caller *c, int flags,
  * max_file_size (-EFBIG), charges the growth to `uid` (-EDQUOT) and makes
  * the node dirty. */
 ssize_t node_buf_read(struct node *n, char *dst, size_t size, off_t off);
+/* Read from f->snap, the content a provider made for the handle at open
+ * (a catalog, a log). */
+ssize_t ns_snap_read(struct ns *ns, struct ns_file *f, char *dst,
+		     size_t size, off_t off);
+/* Give `f` the content `b` (taken: freed with the handle). */
+void ns_snap_set(struct ns_file *f, struct buf *b);
 ssize_t node_buf_write(struct ns *ns, struct node *n, uid_t uid,
 		       const char *src, size_t size, off_t off);
 /* The reply of a place that does not have an operation: -ENOENT when the

@@ -81,6 +81,23 @@ ssize_t node_buf_write(struct ns *ns, struct node *n, uid_t uid,
 	return (ssize_t)size;
 }
 
+ssize_t ns_snap_read(struct ns *ns, struct ns_file *f, char *dst,
+		     size_t size, off_t off)
+{
+	(void)ns;
+	if (!f->snap || (uint64_t)off >= f->snap->len)
+		return 0;
+	if (size > f->snap->len - (size_t)off)
+		size = f->snap->len - (size_t)off;
+	memcpy(dst, f->snap->data + off, size);
+	return (ssize_t)size;
+}
+
+void ns_snap_set(struct ns_file *f, struct buf *b)
+{
+	f->snap = b;
+}
+
 int ns_refuse(struct ns *ns, struct caller *c, struct node *n, int dir)
 {
 	unsigned r;
@@ -147,6 +164,11 @@ int ns_new(struct ns **out, const struct config *cfg, struct ident *id,
 void ns_set_engine(struct ns *ns, struct engine *e)
 {
 	ns->engine = e;
+}
+
+void ns_set_history(struct ns *ns, struct history *h)
+{
+	ns->history = h;
 }
 
 static void unmount_subtree(struct ns *ns, struct node *n)

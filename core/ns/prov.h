@@ -100,6 +100,8 @@ struct prov_ops {
 	/* At unmount, for every node still in the tree: store what is
 	 * pending (no request runs any more). */
 	void (*unmount)(struct ns *ns, struct node *n);
+	/* Free node->priv, when the node is freed. */
+	void (*destroy)(struct node *n);
 
 	/* --- an open file of one of this provider's nodes ------------------- */
 	/* Whether reads go around the kernel's cache (content made for the
@@ -118,7 +120,8 @@ struct prov_ops {
 	void (*release)(struct ns *ns, struct ns_file *f);
 };
 
-extern const struct prov_ops fixed_prov, area_prov, catalog_prov, run_prov;
+extern const struct prov_ops fixed_prov, area_prov, catalog_prov, run_prov,
+	history_prov;
 
 /* fixed.c: build the tree (the fixed part, then every provider's part of
  * every volume) at start-up. */

@@ -346,13 +346,20 @@ static int file_sync(struct ns *ns, struct ns_file *f, unsigned flags)
 
 	pthread_rwlock_rdlock(&ns->tree);
 	pthread_mutex_lock(&n->mu);
-	if (n->detached)
+	if (n->detached) {
 		rc = 0;	/* unlinked: nothing to keep */
-	else if (n->dirty)
+	} else if (n->dirty) {
+		int created = !n->stored;
+
 		rc = area_store(ns, n, flags);
-	else if ((flags & BLOB_SYNC) && n->stored &&
-		 !(rc = node_key(n, key, sizeof(key))))
+		if (!rc)
+			area_note_node(ns, n, created ? HISTORY_CREATE :
+					      HISTORY_WRITE,
+				       f->opener ? f->opener->uid : f->uid);
+	} else if ((flags & BLOB_SYNC) && n->stored &&
+		   !(rc = node_key(n, key, sizeof(key)))) {
 		rc = ns->blob->ops->sync(ns->blob, key);
+	}
 	pthread_mutex_unlock(&n->mu);
 	pthread_rwlock_unlock(&ns->tree);
 	return rc;
@@ -393,12 +400,19 @@ void area_release(struct ns *ns, struct ns_file *f)
 /* Whatever is still dirty at unmount is stored, synced. */
 void area_unmount(struct ns *ns, struct node *n)
 {
-	if (n->sub == AREA_FILE && n->dirty && area_store(ns, n, BLOB_SYNC)) {
+	int created = !n->stored;
+
+	if (n->sub != AREA_FILE || !n->dirty)
+		return;
+	if (area_store(ns, n, BLOB_SYNC)) {
 		char esc[128];
 
 		log_err("could not store '%s' at exit",
 			log_escape(esc, sizeof(esc), n->name));
+		return;
 	}
+	area_note_node(ns, n, created ? HISTORY_CREATE : HISTORY_WRITE,
+		       n->charged ? n->charge_uid : n->uid);
 }
 
 /* A folder's mtime is the namespace's: write it to the store after each

@@ -53,6 +53,7 @@ int area_mkdir(struct ns *ns, struct caller *c, struct node *parent,
 	parent->mtime = n->mtime;
 	parent->ctime = n->mtime;
 	area_dir_store_meta(ns, parent);
+	area_note_node(ns, n, HISTORY_MKDIR, c->uid);
 	node_stat(ns, c, n, st);
 	*out = n;
 out:
@@ -95,8 +96,10 @@ static int remove_checks(struct ns *ns, struct caller *c, struct node *parent,
 	return *out ? 0 : -ENOENT;
 }
 
-/* Take `n` out of the store and the tree; the tree is held for writing. */
-static int remove_node(struct ns *ns, struct node *parent, struct node *n)
+/* Take `n` out of the store and the tree, as `uid`; the tree is held for
+ * writing. */
+static int remove_node(struct ns *ns, struct node *parent, struct node *n,
+		       uid_t uid)
 {
 	char key[PATH_MAX];
 	int rc = keep_for_open_files(ns, n);
@@ -111,6 +114,9 @@ static int remove_node(struct ns *ns, struct node *parent, struct node *n)
 	ns_now(&parent->mtime);
 	parent->ctime = parent->mtime;
 	area_dir_store_meta(ns, parent);
+	if (n->stored)
+		area_note_node(ns, n, S_ISDIR(n->mode) ? HISTORY_RMDIR :
+				      HISTORY_UNLINK, uid);
 	node_detach(ns, n);
 	return 0;
 }
@@ -126,7 +132,7 @@ int area_unlink(struct ns *ns, struct caller *c, struct node *parent,
 	if (!rc && S_ISDIR(n->mode))
 		rc = -EISDIR;
 	if (!rc)
-		rc = remove_node(ns, parent, n);
+		rc = remove_node(ns, parent, n, c->uid);
 	pthread_rwlock_unlock(&ns->tree);
 	return rc;
 }
@@ -144,7 +150,7 @@ int area_rmdir(struct ns *ns, struct caller *c, struct node *parent,
 	else if (!rc && n->nchildren)
 		rc = -ENOTEMPTY;
 	if (!rc)
-		rc = remove_node(ns, parent, n);
+		rc = remove_node(ns, parent, n, c->uid);
 	pthread_rwlock_unlock(&ns->tree);
 	return rc;
 }
@@ -183,6 +189,18 @@ static int rename_checks(struct node *src, struct node *dst,
 	return 0;
 }
 
+/* The keys `from` and `to` as paths of the volume of `n`. */
+static void note_rename(struct ns *ns, const struct node *n,
+			const char *from, const char *to, uid_t uid)
+{
+	size_t pre = strlen(n->vol->prefix) + 1;
+	struct history_change ch = { .op = HISTORY_RENAME };
+
+	ch.path = from + pre;
+	ch.to = to + pre;
+	area_note(ns, n->vol->prefix + strlen("volumes/"), uid, &ch);
+}
+
 int area_rename(struct ns *ns, struct caller *c, struct node *parent,
 		const char *name, struct node *newparent,
 		const char *newname, unsigned flags)
@@ -216,8 +234,9 @@ int area_rename(struct ns *ns, struct caller *c, struct node *parent,
 		goto out;
 	}
 	/* The store must hold the source before it can move it. */
-	if (src->sub == AREA_FILE && !src->stored)
-		rc = area_store(ns, src, 0);
+	if (src->sub == AREA_FILE && !src->stored &&
+	    !(rc = area_store(ns, src, 0)))
+		area_note_node(ns, src, HISTORY_CREATE, c->uid);
 	if (!rc && dst)
 		rc = keep_for_open_files(ns, dst);
 	if (!rc)
@@ -235,6 +254,8 @@ int area_rename(struct ns *ns, struct caller *c, struct node *parent,
 		rc = ns->blob->ops->rename(ns->blob, from, to);
 	if (rc)
 		goto out;
+	if (src->sub != AREA_LINK)
+		note_rename(ns, src, from, to, c->uid);
 	if (dst)
 		node_detach(ns, dst);
 	node_move(ns, src, newparent, copy);
@@ -347,6 +368,8 @@ static int apply_size(struct ns *ns, struct node *n, struct ns_file *f,
 			n->dirty = dirty;
 			n->mtime = mtime;
 			n->ctime = ctime;
+		} else {
+			area_note_node(ns, n, HISTORY_WRITE, uid);
 		}
 		if (!n->opens && !n->dirty) {
 			/* Nobody has it open: the store has it. */
@@ -411,6 +434,9 @@ int area_setattr(struct ns *ns, struct caller *c, struct node *n,
 			n->atime = before.atime;
 		} else {
 			ns_now(&n->ctime);
+			if ((what & NS_SET_MODE) && n->mode != old_mode &&
+			    !n->dirty && !S_ISDIR(n->mode))
+				area_note_node(ns, n, HISTORY_CHMOD, c->uid);
 		}
 	}
 	pthread_mutex_unlock(&n->mu);

@@ -33,6 +33,7 @@ static const struct vol_place {
 	{ "skills", &area_prov, AREA_TOP, S_IFDIR | 0755, IN_ALL },
 	{ "workflows", &area_prov, AREA_TOP, S_IFDIR | 0755, IN_ALL },
 	{ "run", &run_prov, 0, S_IFDIR | 0755, IN_USER },
+	{ "history", &history_prov, 0, S_IFDIR | 0555, IN_ALL },
 };
 
 /* A volume and its places; uid/gid own the places that keep files. */

@@ -28,6 +28,8 @@ static void config_default_limits(struct config *c)
 	c->jobs = n < 1 ? 1 : n > CONFIG_MAX_JOBS ? CONFIG_MAX_JOBS :
 		  (unsigned)n;
 	c->network = 0;
+	c->history = 1;
+	c->history_quiet_ms = 1000;
 	c->user_quota_mb = 1024;
 	c->user_memory_mb = 256;
 	memcpy(c->limit, def, sizeof(def));
@@ -371,6 +373,17 @@ int config_set(struct config *c, const char *key, const char *value,
 		return parse_level(&c->log_level, value, where, err, errlen);
 	if (strcmp(key, "network") == 0)
 		return parse_bool(&c->network, key, value, where, err, errlen);
+	if (strcmp(key, "history") == 0)
+		return parse_bool(&c->history, key, value, where, err, errlen);
+	if (strcmp(key, "history_quiet_ms") == 0) {
+		double d;
+		int rc = parse_count(&d, key, value, 600000, where, err,
+				     errlen);
+
+		if (!rc)
+			c->history_quiet_ms = (unsigned)d;
+		return rc;
+	}
 	if (strcmp(key, "node_cgroup") == 0)
 		return parse_cgroup(&c->node_cgroup, value, where, err, errlen);
 	if (strcmp(key, "jobs") == 0) {
@@ -403,7 +416,8 @@ int config_set(struct config *c, const char *key, const char *value,
 	snprintf(err, errlen, "%s: unknown key '%s' (expected teams, "
 		 "admin_group, users, storage, state, system_skills, "
 		 "entry_timeout, attr_timeout, max_file_size, log_level, "
-		 "jobs, network, node_cgroup, limit_<limit>, max_<limit>, "
+		 "jobs, network, node_cgroup, history, history_quiet_ms, "
+		 "limit_<limit>, max_<limit>, "
 		 "user_quota_mb or user_memory_mb)", where, key);
 	return -EINVAL;
 }

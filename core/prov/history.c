@@ -1,0 +1,965 @@
+/* core/prov/history.c: <volume>/history/ (DESIGN.md section 7), the
+ * volume's past, read-only, for whoever may read its skills:
+ *
+ *   log                newest first: the newest 1,000 commits, each with
+ *                      its date, author, summary and the files it changed
+ *   error              what went wrong with the history, if anything
+ *   HEAD/              the files as the last commit has them
+ *   HEAD~N/, HEAD^/    found by name, not listed
+ *   by-commit/         the newest 100 commits by short id; any unique
+ *                      prefix of 4 or more hex digits is found
+ *   by-date/           the days with commits; <day>/ is the tree at the
+ *                      day's last commit, <day>T<hh:mm[:ss]>/ the tree at
+ *                      that time (local time), found, not listed
+ *   file/<path>        the log of one file (a folder of file/ mirrors the
+ *                      folders of HEAD; a removed file is found by name)
+ *
+ * Everything is made from the repository when looked up or listed
+ * (core/history/history.h), so a listing costs the same with 100,000
+ * commits as with 10. A tree at a commit never changes; HEAD and the
+ * days are resolved again at each lookup. Any write gives EROFS.
+ */
+#include "core/history/history.h"
+#include "core/ns/prov.h"
+#include "core/util/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum hist_sub {
+	HIST_TOP,	/* history/ */
+	HIST_LOG,	/* history/log */
+	HIST_ERROR,	/* history/error */
+	HIST_BYCOMMIT,	/* history/by-commit/ */
+	HIST_BYDATE,	/* history/by-date/ */
+	HIST_FILES,	/* history/file/ and its folders */
+	HIST_FILELOG,	/* history/file/<path>: a file's log */
+	HIST_ROOT,	/* a commit's tree: HEAD/, by-commit/<id>/, ... */
+	HIST_DIR,	/* a folder in a commit's tree */
+	HIST_FILE,	/* a file in a commit's tree */
+};
+
+#define LOG_MAX 1000		/* commits in `log` */
+#define LIST_COMMITS 100	/* commits listed in by-commit/ */
+#define FILE_LOG_MAX 1000	/* versions in file/<path> */
+#define FILE_LOG_BUDGET 20000	/* commits looked at for them */
+
+/* A commit's tree: which commit, and whether the name is resolved again
+ * at each lookup (HEAD, HEAD~N, a day). */
+struct hist_root {
+	struct history_id id;
+	int dynamic;
+	int resolved;
+};
+
+/* log and file/<path>: made once per commit of HEAD (under n->mu). */
+struct hist_cache {
+	struct history_id head;
+	int valid;
+	struct buf text;
+};
+
+/* --- where a node is --------------------------------------------------------- */
+
+static const char *vol_of(const struct node *n)
+{
+	return n->vol->prefix + strlen("volumes/");
+}
+
+static struct node *root_of(struct node *n)
+{
+	while (n && n->sub != HIST_ROOT)
+		n = n->parent;
+	return n;
+}
+
+/* The path of `n` below `top` (excluded): "skills/a/x.md", "" for top.
+ * The tree is held. */
+static int path_below(const struct node *n, const struct node *top,
+		      char *out, size_t cap)
+{
+	const struct node *p;
+	size_t len = 0;
+
+	for (p = n; p && p != top; p = p->parent)
+		len += strlen(p->name) + 1;
+	if (!p)
+		return -EINVAL;
+	if (len > cap)
+		return -ENAMETOOLONG;
+	out[len ? len - 1 : 0] = '\0';
+	for (p = n; p != top; p = p->parent) {
+		size_t k = strlen(p->name);
+
+		len -= k + 1;
+		memcpy(out + len, p->name, k);
+		if (len)
+			out[len - 1] = '/';
+	}
+	return 0;
+}
+
+/* history/file/ of `n` (a HIST_FILES or HIST_FILELOG node). */
+static struct node *files_top(struct node *n)
+{
+	while (n->parent && n->parent->sub != HIST_TOP)
+		n = n->parent;
+	return n;
+}
+
+/* What a lookup or a listing needs to know of a folder, read under the
+ * tree lock: the volume, the commit (for a tree) and the path. */
+struct where {
+	char vol[96];
+	struct history_id id;
+	char path[PATH_MAX];
+	int sub;
+};
+
+static int where_of(struct node *dir, struct where *w)
+{
+	struct node *r;
+
+	snprintf(w->vol, sizeof(w->vol), "%s", vol_of(dir));
+	w->sub = dir->sub;
+	w->path[0] = '\0';
+	if (dir->sub == HIST_ROOT || dir->sub == HIST_DIR ||
+	    dir->sub == HIST_FILE) {
+		r = root_of(dir);
+		w->id = ((struct hist_root *)r->priv)->id;
+		return path_below(dir, r, w->path, sizeof(w->path));
+	}
+	if (dir->sub == HIST_FILES || dir->sub == HIST_FILELOG)
+		return path_below(dir, files_top(dir), w->path,
+				  sizeof(w->path));
+	return 0;
+}
+
+static int join(char *out, size_t cap, const char *dir, const char *name)
+{
+	int k = snprintf(out, cap, "%s%s%s", dir, *dir ? "/" : "", name);
+
+	return k < 0 || (size_t)k >= cap ? -ENAMETOOLONG : 0;
+}
+
+/* --- nodes ------------------------------------------------------------------ */
+
+static struct node *add(struct ns *ns, struct node *dir, const char *name,
+			enum hist_sub sub, mode_t mode)
+{
+	struct node *n = node_new(ns, dir, name, &history_prov, sub, mode);
+
+	if (n) {
+		n->uid = dir->uid;
+		n->gid = dir->gid;
+	}
+	return n;
+}
+
+static struct node *add_root(struct ns *ns, struct node *dir,
+			     const char *name, const struct history_id *id,
+			     int dynamic, int64_t when)
+{
+	struct hist_root *r = calloc(1, sizeof(*r));
+	struct node *n;
+
+	if (!r)
+		return NULL;
+	n = add(ns, dir, name, HIST_ROOT, S_IFDIR | 0555);
+	if (!n) {
+		free(r);
+		return NULL;
+	}
+	r->id = *id;
+	r->dynamic = dynamic;
+	r->resolved = 1;
+	n->priv = r;
+	n->mtime.tv_sec = (time_t)when;
+	n->mtime.tv_nsec = 0;
+	n->ctime = n->atime = n->mtime;
+	return n;
+}
+
+static void hist_destroy(struct node *n)
+{
+	if (n->sub == HIST_LOG || n->sub == HIST_FILELOG)
+		buf_release(&((struct hist_cache *)n->priv)->text);
+	free(n->priv);
+	n->priv = NULL;
+}
+
+/* A root found again: when it now names another commit, what was made
+ * under it goes. The tree is write-locked. */
+static void root_update(struct ns *ns, struct node *n,
+			const struct history_id *id, int64_t when)
+{
+	struct hist_root *r = n->priv;
+
+	if (r->resolved && !memcmp(&r->id, id, sizeof(*id)))
+		return;
+	while (n->child)
+		node_detach_subtree(ns, n->child);
+	r->id = *id;
+	r->resolved = 1;
+	n->mtime.tv_sec = (time_t)when;
+	n->ctime = n->atime = n->mtime;
+}
+
+/* --- names ------------------------------------------------------------------ */
+
+/* "2026-12-04" (the end of that day) or "2026-12-04T10:31[:05]", local
+ * time; 0 or -ENOENT. */
+static int parse_day(const char *name, time_t *out)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(name, "%Y-%m-%d", &tm);
+	if (!end)
+		return -ENOENT;
+	if (!*end) {
+		tm.tm_hour = 23;
+		tm.tm_min = 59;
+		tm.tm_sec = 59;
+	} else if (*end == 'T') {
+		const char *e = strptime(end + 1, "%H:%M", &tm);
+
+		if (e && *e == ':')
+			e = strptime(e + 1, "%S", &tm);
+		if (!e || *e)
+			return -ENOENT;
+	} else {
+		return -ENOENT;
+	}
+	tm.tm_isdst = -1;
+	*out = mktime(&tm);
+	return *out == (time_t)-1 ? -ENOENT : 0;
+}
+
+static int commit_time(struct history *h, const char *vol,
+		       const struct history_id *id, int64_t *when)
+{
+	struct history_commit c;
+	int rc = history_commit(h, vol, id, 0, &c);
+
+	if (!rc) {
+		*when = c.time;
+		history_commit_release(&c);
+	}
+	return rc;
+}
+
+/* The commit a root's name gives now. */
+static int resolve_root(struct history *h, const char *vol, int sub,
+			const char *name, struct history_id *id,
+			int *dynamic)
+{
+	time_t t;
+	int rc;
+
+	*dynamic = 1;
+	if (sub == HIST_TOP)
+		return strncmp(name, "HEAD", 4) ? -ENOENT :
+		       history_resolve(h, vol, name, id);
+	if (sub == HIST_BYDATE)
+		return parse_day(name, &t) ? -ENOENT :
+		       history_at(h, vol, t, id);
+	*dynamic = 0;
+	rc = history_resolve(h, vol, name, id);
+	return rc == -EINVAL || rc == -ENOTUNIQ ? -ENOENT : rc;
+}
+
+/* The newest commit that changed `path`: whether the path was a file
+ * there (the changed files are files, a folder's are below it). */
+struct had {
+	const char *path;
+	int found, folder;
+};
+
+static int had_path(void *arg, const struct history_commit *c)
+{
+	struct had *h = arg;
+	size_t k = strlen(h->path);
+
+	h->found = 1;
+	for (size_t i = 0; i < c->nfiles; i++) {
+		const char *p[2] = { c->files[i].path, c->files[i].from };
+
+		for (int j = 0; j < 2; j++)
+			if (p[j] && !strncmp(p[j], h->path, k) &&
+			    p[j][k] == '/')
+				h->folder = 1;
+	}
+	return 1;
+}
+
+/* What `name` in the folder `w` is: its kind, mode, size and (for a root)
+ * commit. -ENOENT when nothing. No tree lock is held. */
+struct found {
+	enum hist_sub sub;
+	mode_t mode;
+	uint64_t size;
+	struct history_id id;
+	int dynamic;
+	int64_t when;
+};
+
+static int find_name(struct history *h, const struct where *w,
+		     const char *name, struct found *f)
+{
+	struct history_entry e;
+	struct history_id head;
+	char path[PATH_MAX];
+	uint64_t cursor = HISTORY_NEWEST;
+	struct had was = { path, 0, 0 };
+	int rc;
+
+	switch (w->sub) {
+	case HIST_TOP:
+	case HIST_BYCOMMIT:
+	case HIST_BYDATE:
+		rc = resolve_root(h, w->vol, w->sub, name, &f->id,
+				  &f->dynamic);
+		if (!rc)
+			rc = commit_time(h, w->vol, &f->id, &f->when);
+		f->sub = HIST_ROOT;
+		f->mode = S_IFDIR | 0555;
+		return rc;
+	case HIST_ROOT:
+	case HIST_DIR:
+		rc = join(path, sizeof(path), w->path, name);
+		if (!rc)
+			rc = history_stat(h, w->vol, &w->id, path, &e);
+		if (rc)
+			return rc == -ENOTDIR ? -ENOENT : rc;
+		f->sub = S_ISDIR(e.mode) ? HIST_DIR : HIST_FILE;
+		f->mode = S_ISDIR(e.mode) ? S_IFDIR | 0555 :
+			  S_IFREG | (e.mode & 0111 ? 0555 : 0444);
+		f->size = e.size;
+		return 0;
+	case HIST_FILES:
+		rc = join(path, sizeof(path), w->path, name);
+		if (rc)
+			return rc;
+		if (history_resolve(h, w->vol, "HEAD", &head) == 0 &&
+		    history_stat(h, w->vol, &head, path, &e) == 0 &&
+		    S_ISDIR(e.mode)) {
+			f->sub = HIST_FILES;
+			f->mode = S_IFDIR | 0555;
+			return 0;
+		}
+		rc = history_file_log(h, w->vol, path, &cursor, 1,
+				      FILE_LOG_BUDGET, HISTORY_FILES,
+				      had_path, &was);
+		if (rc < 0 && rc != -ENOENT)
+			return rc;
+		if (!was.found)
+			return -ENOENT;
+		f->sub = was.folder ? HIST_FILES : HIST_FILELOG;
+		f->mode = was.folder ? S_IFDIR | 0555 : S_IFREG | 0444;
+		return 0;
+	default:
+		return -ENOTDIR;
+	}
+}
+
+/* Make or update the node `name` of `dir` as `f` says; the tree is
+ * write-locked. */
+static struct node *place(struct ns *ns, struct node *dir, const char *name,
+			  const struct found *f)
+{
+	struct node *n = node_child(ns, dir, name);
+
+	if (n && (n->sub != (int)f->sub || (n->mode & S_IFMT) !=
+					    (f->mode & S_IFMT))) {
+		node_detach_subtree(ns, n);
+		n = NULL;
+	}
+	if (n && n->sub == HIST_ROOT)
+		root_update(ns, n, &f->id, f->when);
+	if (n)
+		return n;
+	if (f->sub == HIST_ROOT)
+		return add_root(ns, dir, name, &f->id, f->dynamic, f->when);
+	n = add(ns, dir, name, f->sub, f->mode);
+	if (n) {
+		n->size = f->size;
+		if (dir->sub == HIST_ROOT || dir->sub == HIST_DIR)
+			n->mtime = n->ctime = n->atime = dir->mtime;
+	}
+	return n;
+}
+
+/* --- lookups and listings ---------------------------------------------------------- */
+
+static int hist_lookup(struct ns *ns, struct caller *c, struct node *dir,
+		       const char *name, struct node **out, struct stat *st)
+{
+	struct where w;
+	struct found f;
+	struct node *n;
+	int rc = 0;
+
+	memset(&f, 0, sizeof(f));
+	pthread_rwlock_rdlock(&ns->tree);
+	if (!node_visible(ns, c, dir))
+		rc = -ENOENT;
+	else if (!S_ISDIR(dir->mode))
+		rc = -ENOTDIR;
+	else if (dir->detached)
+		rc = -ENOENT;
+	n = rc ? NULL : node_child(ns, dir, name);
+	/* Known, and not a name that follows HEAD: HEAD, a day, a name of
+	 * file/ (the fixed ones of history/ are always there). */
+	if (n && !(n->sub == HIST_ROOT &&
+		   ((struct hist_root *)n->priv)->dynamic) &&
+	    !((n->sub == HIST_FILES || n->sub == HIST_FILELOG) &&
+	      dir->sub == HIST_FILES)) {
+		node_lookup_ref(ns, c, n, st);
+		*out = n;
+		pthread_rwlock_unlock(&ns->tree);
+		return 0;
+	}
+	if (!rc)
+		rc = where_of(dir, &w);
+	pthread_rwlock_unlock(&ns->tree);
+	if (rc)
+		return rc;
+	if (!ns->history)
+		return -ENOENT;
+	rc = find_name(ns->history, &w, name, &f);
+	if (rc)
+		return rc == -ENOTUNIQ || rc == -EINVAL ? -ENOENT : rc;
+	pthread_rwlock_wrlock(&ns->tree);
+	if (dir->detached || !node_visible(ns, c, dir)) {
+		rc = -ENOENT;
+	} else if (!(n = place(ns, dir, name, &f))) {
+		rc = -ENOMEM;
+	} else {
+		node_lookup_ref(ns, c, n, st);
+		*out = n;
+	}
+	pthread_rwlock_unlock(&ns->tree);
+	return rc;
+}
+
+/* What a listing collects before it takes the write lock. */
+struct listing {
+	struct history *h;
+	const char *vol;
+	char **names;
+	struct found *f;
+	size_t n, alloc;
+	int err;
+};
+
+static int listing_add(struct listing *l, const char *name,
+		       const struct found *f)
+{
+	if (l->n == l->alloc) {
+		size_t k = l->alloc ? 2 * l->alloc : 32;
+		char **v = realloc(l->names, k * sizeof(*v));
+		struct found *g;
+
+		if (!v)
+			return -ENOMEM;
+		l->names = v;
+		g = realloc(l->f, k * sizeof(*g));
+		if (!g)
+			return -ENOMEM;
+		l->f = g;
+		l->alloc = k;
+	}
+	l->names[l->n] = strdup(name);
+	if (!l->names[l->n])
+		return -ENOMEM;
+	l->f[l->n++] = *f;
+	return 0;
+}
+
+static void listing_release(struct listing *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->names[i]);
+	free(l->names);
+	free(l->f);
+}
+
+static int list_commit(void *arg, const struct history_commit *c)
+{
+	struct listing *l = arg;
+	struct found f = { .sub = HIST_ROOT, .mode = S_IFDIR | 0555,
+			   .id = c->id, .when = c->time };
+
+	return listing_add(l, c->short_hex, &f);
+}
+
+static int list_day(void *arg, const struct history_day *d)
+{
+	struct listing *l = arg;
+	struct found f = { .sub = HIST_ROOT, .mode = S_IFDIR | 0555,
+			   .id = d->last, .dynamic = 1,
+			   .when = d->last_time };
+
+	return listing_add(l, d->date, &f);
+}
+
+static int list_entry(void *arg, const struct history_entry *e)
+{
+	struct listing *l = arg;
+	struct found f = { .size = e->size };
+
+	if (S_ISDIR(e->mode)) {
+		f.sub = HIST_DIR;
+		f.mode = S_IFDIR | 0555;
+	} else {
+		f.sub = HIST_FILE;
+		f.mode = S_IFREG | (e->mode & 0111 ? 0555 : 0444);
+	}
+	return listing_add(l, e->name, &f);
+}
+
+/* file/: folders stay folders, files become their logs. */
+static int list_files_entry(void *arg, const struct history_entry *e)
+{
+	struct listing *l = arg;
+	struct found f;
+
+	memset(&f, 0, sizeof(f));
+	f.sub = S_ISDIR(e->mode) ? HIST_FILES : HIST_FILELOG;
+	f.mode = S_ISDIR(e->mode) ? S_IFDIR | 0555 : S_IFREG | 0444;
+	return listing_add(l, e->name, &f);
+}
+
+static int hist_sync(struct ns *ns, struct caller *c, struct node *dir)
+{
+	struct listing l = { 0 };
+	struct history_id head;
+	struct where w;
+	int rc = 0;
+
+	pthread_rwlock_rdlock(&ns->tree);
+	if (!node_visible(ns, c, dir))
+		rc = -ENOENT;
+	else if (!S_ISDIR(dir->mode) || dir->detached)
+		rc = 1;
+	else
+		rc = where_of(dir, &w);
+	pthread_rwlock_unlock(&ns->tree);
+	if (rc)
+		return rc > 0 ? 0 : rc;
+	if (!ns->history)
+		return 0;
+	l.h = ns->history;
+	l.vol = w.vol;
+	switch (w.sub) {
+	case HIST_TOP:
+		if (history_resolve(l.h, w.vol, "HEAD", &head) == 0) {
+			struct found f = { .sub = HIST_ROOT,
+					   .mode = S_IFDIR | 0555,
+					   .id = head, .dynamic = 1 };
+
+			rc = commit_time(l.h, w.vol, &head, &f.when);
+			if (!rc)
+				rc = listing_add(&l, "HEAD", &f);
+		}
+		break;
+	case HIST_BYCOMMIT:
+		rc = history_log(l.h, w.vol, 0, LIST_COMMITS, 0, list_commit,
+				 &l);
+		break;
+	case HIST_BYDATE:
+		rc = history_days(l.h, w.vol, list_day, &l);
+		break;
+	case HIST_ROOT:
+	case HIST_DIR:
+		rc = history_list(l.h, w.vol, &w.id, w.path, list_entry, &l);
+		break;
+	case HIST_FILES:
+		rc = history_resolve(l.h, w.vol, "HEAD", &head);
+		if (!rc)
+			rc = history_list(l.h, w.vol, &head, w.path,
+					  list_files_entry, &l);
+		break;
+	default:
+		break;
+	}
+	if (rc == -ENOENT)
+		rc = 0;	/* no history yet: an empty folder */
+	if (!rc) {
+		pthread_rwlock_wrlock(&ns->tree);
+		for (size_t i = 0; i < l.n && !rc; i++)
+			if (!dir->detached &&
+			    !place(ns, dir, l.names[i], &l.f[i]))
+				rc = -ENOMEM;
+		pthread_rwlock_unlock(&ns->tree);
+	}
+	listing_release(&l);
+	return rc;
+}
+
+/* --- generated files ------------------------------------------------------------ */
+
+static int putf(struct buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int putf(struct buf *b, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int k;
+
+	va_start(ap, fmt);
+	k = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (k < 0)
+		return -EINVAL;
+	return buf_append(b, line, (size_t)k < sizeof(line) ? (size_t)k :
+				   sizeof(line) - 1);
+}
+
+static void when_str(int64_t t, char *out, size_t cap)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!localtime_r(&tt, &tm) || !strftime(out, cap, "%Y-%m-%d %H:%M:%S %z",
+						  &tm))
+		snprintf(out, cap, "@%lld", (long long)t);
+}
+
+static int log_commit(void *arg, const struct history_commit *c)
+{
+	struct buf *b = arg;
+	char when[40];
+	int rc;
+
+	when_str(c->time, when, sizeof(when));
+	rc = putf(b, "%s %s %s <%s>: %s\n", c->short_hex, when, c->author,
+		  c->email, c->summary);
+	for (size_t i = 0; !rc && i < c->nfiles; i++) {
+		const struct history_file *f = &c->files[i];
+
+		if (f->from)
+			rc = putf(b, "    %c %s -> %s\n", f->status, f->from,
+				  f->path);
+		else
+			rc = putf(b, "    %c %s\n", f->status, f->path);
+	}
+	return rc;
+}
+
+/* log: the newest LOG_MAX commits, and where the rest is. */
+static int render_log(struct ns *ns, const char *vol, struct buf *b)
+{
+	uint64_t n = 0;
+	int rc = history_count(ns->history, vol, &n);
+
+	if (rc == -ENOENT || (!rc && n == 0))
+		return putf(b, "no commits yet: every change under skills/ "
+			    "and workflows/ becomes one\n");
+	if (!rc)
+		rc = history_log(ns->history, vol, 0, LOG_MAX, HISTORY_FILES,
+				 log_commit, b);
+	if (!rc && n > LOG_MAX)
+		rc = putf(b, "(and %llu older commits: git --git-dir=%s/"
+			  "history/%s.git log)\n",
+			  (unsigned long long)(n - LOG_MAX),
+			  ns->cfg->state_dir, vol);
+	return rc;
+}
+
+static int file_commit(void *arg, const struct history_commit *c)
+{
+	struct buf *b = arg;
+	char when[40];
+
+	when_str(c->time, when, sizeof(when));
+	return putf(b, "%s %s %s <%s>: %s\n", c->short_hex, when, c->author,
+		    c->email, c->summary);
+}
+
+static int render_file_log(struct ns *ns, const char *vol, const char *path,
+			   struct buf *b)
+{
+	uint64_t cursor = HISTORY_NEWEST;
+	int rc = history_file_log(ns->history, vol, path, &cursor,
+				  FILE_LOG_MAX, FILE_LOG_BUDGET, 0,
+				  file_commit, b);
+
+	if (!rc && cursor != 0 && cursor != HISTORY_NEWEST)
+		rc = putf(b, "(older versions not looked at: git "
+			  "--git-dir=%s/history/%s.git log -- %s)\n",
+			  ns->cfg->state_dir, vol, path);
+	return rc == -ENOENT ? 0 : rc;
+}
+
+static int render_error(struct ns *ns, const char *vol, struct buf *b)
+{
+	char msg[1024];
+	size_t k = history_error(ns->history, vol, msg, sizeof(msg));
+	int rc = 0;
+
+	if (k)
+		rc = putf(b, "%s\n", msg);
+	k = history_error(ns->history, NULL, msg, sizeof(msg));
+	if (!rc && k)
+		rc = putf(b, "%s\n", msg);
+	return rc;
+}
+
+/* The content of a generated file or of a file at a commit (no tree
+ * lock held). */
+static int render(struct ns *ns, int sub, const struct where *w,
+		  struct buf *b)
+{
+	if (!ns->history)
+		return putf(b, "history is off\n");
+	switch (sub) {
+	case HIST_LOG:
+		return render_log(ns, w->vol, b);
+	case HIST_ERROR:
+		return render_error(ns, w->vol, b);
+	case HIST_FILELOG:
+		return render_file_log(ns, w->vol, w->path, b);
+	case HIST_FILE:
+		return history_read(ns->history, w->vol, &w->id, w->path, b);
+	default:
+		return -EISDIR;
+	}
+}
+
+/* log and file/<path> are kept as made for the current HEAD: a stat and
+ * the open that follows it make them once. n->mu held. */
+static struct hist_cache *cached(struct ns *ns, struct node *n,
+				 const struct where *w)
+{
+	struct hist_cache *hc = n->priv;
+	struct history_id head;
+
+	if (n->sub != HIST_LOG && n->sub != HIST_FILELOG)
+		return NULL;
+	if (!hc) {
+		hc = calloc(1, sizeof(*hc));
+		if (!hc)
+			return NULL;
+		buf_init(&hc->text, (size_t)ns->cfg->max_file_size);
+		n->priv = hc;
+	}
+	if (!ns->history ||
+	    history_resolve(ns->history, w->vol, "HEAD", &head))
+		memset(&head, 0, sizeof(head));
+	if (hc->valid && !memcmp(&head, &hc->head, sizeof(head)))
+		return hc;
+	buf_resize(&hc->text, 0);
+	hc->valid = render(ns, n->sub, w, &hc->text) == 0;
+	hc->head = head;
+	return hc->valid ? hc : NULL;
+}
+
+static int hist_open(struct ns *ns, struct caller *c, struct node *n,
+		     int flags, struct ns_file **out, int *keep_cache)
+{
+	struct hist_cache *hc;
+	struct buf *b;
+	struct where w;
+	int rc = 0;
+
+	*keep_cache = n->sub == HIST_FILE;
+	pthread_rwlock_rdlock(&ns->tree);
+	if (!node_visible(ns, c, n))
+		rc = -ENOENT;
+	else if (S_ISDIR(n->mode))
+		rc = -EISDIR;
+	else if (file_wants_write(flags))
+		rc = -EROFS;
+	else
+		rc = where_of(n, &w);
+	pthread_rwlock_unlock(&ns->tree);
+	if (rc)
+		return rc;
+	b = malloc(sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	buf_init(b, (size_t)ns->cfg->max_file_size);
+	if (n->sub == HIST_LOG || n->sub == HIST_FILELOG) {
+		pthread_rwlock_rdlock(&ns->tree);
+		pthread_mutex_lock(&n->mu);
+		hc = cached(ns, n, &w);
+		rc = hc ? buf_append(b, hc->text.data ? hc->text.data : "",
+				     hc->text.len) : -EIO;
+		pthread_mutex_unlock(&n->mu);
+		pthread_rwlock_unlock(&ns->tree);
+	} else {
+		rc = render(ns, n->sub, &w, b);	/* no lock: git work */
+	}
+	if (!rc) {
+		pthread_rwlock_rdlock(&ns->tree);
+		pthread_mutex_lock(&n->mu);
+		rc = file_handle_new(n, c, flags, out);
+		pthread_mutex_unlock(&n->mu);
+		pthread_rwlock_unlock(&ns->tree);
+	}
+	if (rc) {
+		buf_release(b);
+		free(b);
+		return rc;
+	}
+	ns_snap_set(*out, b);
+	return 0;
+}
+
+/* Read-only: no write bits for anyone; generated files their size (the
+ * tree and n->mu are held). */
+static void hist_stat(struct ns *ns, struct caller *c, struct node *n,
+		      struct stat *st)
+{
+	struct hist_cache *hc;
+	struct where w;
+	struct buf b;
+
+	(void)c;
+	st->st_mode &= ~(mode_t)0222;
+	if (n->sub == HIST_ERROR && where_of(n, &w) == 0) {
+		buf_init(&b, 0);
+		if (render(ns, n->sub, &w, &b) == 0)
+			st->st_size = (off_t)b.len;
+		buf_release(&b);
+	} else if ((n->sub == HIST_LOG || n->sub == HIST_FILELOG) &&
+		   where_of(n, &w) == 0 && (hc = cached(ns, n, &w))) {
+		st->st_size = (off_t)hc->text.len;
+	}
+	st->st_blocks = (st->st_size + 511) / 512;
+}
+
+static int hist_direct_io(const struct ns_file *f)
+{
+	return f->node->sub != HIST_FILE;
+}
+
+/* Any change: EROFS, once the caller may see the place at all. */
+static int rofs(struct ns *ns, struct caller *c, struct node *n)
+{
+	int rc;
+
+	pthread_rwlock_rdlock(&ns->tree);
+	rc = node_visible(ns, c, n) ? -EROFS : -ENOENT;
+	pthread_rwlock_unlock(&ns->tree);
+	return rc;
+}
+
+static int hist_create(struct ns *ns, struct caller *c, struct node *dir,
+		       const char *name, mode_t mode, int flags,
+		       struct node **out, struct stat *st,
+		       struct ns_file **fout)
+{
+	(void)name, (void)mode, (void)flags, (void)out, (void)st, (void)fout;
+	return rofs(ns, c, dir);
+}
+
+static int hist_mkdir(struct ns *ns, struct caller *c, struct node *dir,
+		      const char *name, mode_t mode, struct node **out,
+		      struct stat *st)
+{
+	(void)name, (void)mode, (void)out, (void)st;
+	return rofs(ns, c, dir);
+}
+
+static int hist_symlink(struct ns *ns, struct caller *c, struct node *dir,
+			const char *name, const char *target,
+			struct node **out, struct stat *st)
+{
+	(void)name, (void)target, (void)out, (void)st;
+	return rofs(ns, c, dir);
+}
+
+static int hist_remove(struct ns *ns, struct caller *c, struct node *dir,
+		       const char *name)
+{
+	(void)name;
+	return rofs(ns, c, dir);
+}
+
+static int hist_rename(struct ns *ns, struct caller *c, struct node *dir,
+		       const char *name, struct node *newdir,
+		       const char *newname, unsigned flags)
+{
+	(void)name, (void)newdir, (void)newname, (void)flags;
+	return rofs(ns, c, dir);
+}
+
+static int hist_setattr(struct ns *ns, struct caller *c, struct node *n,
+			struct ns_file *f, const struct stat *want,
+			unsigned what, struct stat *st)
+{
+	(void)f, (void)want, (void)what, (void)st;
+	return rofs(ns, c, n);
+}
+
+static int hist_setxattr(struct ns *ns, struct caller *c, struct node *n,
+			 const char *name, const char *value, size_t size,
+			 int flags)
+{
+	(void)name, (void)value, (void)size, (void)flags;
+	return rofs(ns, c, n);
+}
+
+static int hist_removexattr(struct ns *ns, struct caller *c, struct node *n,
+			    const char *name)
+{
+	(void)name;
+	return rofs(ns, c, n);
+}
+
+/* history/ and its fixed names, in every volume. */
+static int hist_volume_load(struct ns *ns, struct node *vol)
+{
+	static const struct {
+		const char *name;
+		enum hist_sub sub;
+		mode_t mode;
+	} fixed[] = {
+		{ "log", HIST_LOG, S_IFREG | 0444 },
+		{ "error", HIST_ERROR, S_IFREG | 0444 },
+		{ "by-commit", HIST_BYCOMMIT, S_IFDIR | 0555 },
+		{ "by-date", HIST_BYDATE, S_IFDIR | 0555 },
+		{ "file", HIST_FILES, S_IFDIR | 0555 },
+	};
+	struct node *top = node_child(ns, vol, "history");
+
+	if (!top)
+		return 0;
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if (!add(ns, top, fixed[i].name, fixed[i].sub, fixed[i].mode))
+			return -ENOMEM;
+	return 0;
+}
+
+const struct prov_ops history_prov = {
+	.name = "history",
+	.flags = PROV_NOCACHE,
+	.lookup = hist_lookup,
+	.sync = hist_sync,
+	.create = hist_create,
+	.mkdir = hist_mkdir,
+	.symlink = hist_symlink,
+	.unlink = hist_remove,
+	.rmdir = hist_remove,
+	.rename = hist_rename,
+	.stat = hist_stat,
+	.setattr = hist_setattr,
+	.open = hist_open,
+	.setxattr = hist_setxattr,
+	.removexattr = hist_removexattr,
+	.volume_load = hist_volume_load,
+	.destroy = hist_destroy,
+	.direct_io = hist_direct_io,
+	.read = ns_snap_read,
+};
