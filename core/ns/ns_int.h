@@ -13,6 +13,7 @@
 #define LLMUNIX_NS_INT_H
 
 #include <pthread.h>
+#include <time.h>
 
 #include "core/util/buf.h"
 #include "core/ns/ns.h"
@@ -66,6 +67,10 @@ struct node {
 	struct buf data;
 	unsigned loaded:1, dirty:1, stored:1, cache_stale:1;
 	unsigned xattrs_loaded:1;
+	/* Looked up again after an open by its name was answered ESTALE
+	 * (stale_note): if its name goes away too before the kernel's
+	 * retry reaches it, its content and xattrs are kept for it. */
+	unsigned keep_late:1;
 	unsigned opens;
 	struct blob_meta saved;		/* attributes as last stored */
 	struct blob_xattrs xattrs;
@@ -97,6 +102,18 @@ struct ns_file {
 	int result;		/* a graph file: what submitting it gave */
 };
 
+/* A name whose node was removed or replaced, with its content, between
+ * the kernel's lookup and its open (or xattr call): the kernel answered
+ * ESTALE walks the path again, once, and the node it finds then must not
+ * be lost the same way (node->keep_late). */
+struct stale_name {
+	const struct node *parent;	/* compared, never followed */
+	uint64_t hash;			/* of the name */
+	time_t until;			/* CLOCK_MONOTONIC seconds */
+};
+
+#define STALE_NAMES 64
+
 struct ns {
 	const struct config *cfg;
 	struct ident *id;
@@ -109,6 +126,10 @@ struct ns {
 	uint64_t next_ino;
 	uint64_t ident_gen;
 	struct engine *engine;		/* runs; NULL until ns_set_engine() */
+	pthread_mutex_t stale_mu;	/* guards the stale names */
+	struct stale_name stale[STALE_NAMES];	/* a ring */
+	unsigned stale_next;
+	time_t stale_until;		/* the latest `until` (atomic) */
 };
 
 /* ns_tree.c */
@@ -133,6 +154,12 @@ void node_stat(struct ns *ns, struct caller *c, struct node *n,
 void node_meta(const struct node *n, struct blob_meta *m);
 int node_is_data(const struct node *n);
 void dir_store_meta(struct ns *ns, struct node *dir);
+/* `n` was removed or replaced since the kernel looked it up, and what the
+ * kernel asks of it is gone with its key: note its name, so that the node
+ * the kernel's retry looks up under that name keeps what it has should it
+ * go the same way, and return -ESTALE (the kernel then walks the path
+ * again). The tree is held; takes ns->stale_mu. */
+int stale_note(struct ns *ns, const struct node *n);
 void ns_refresh_users(struct ns *ns);
 void ns_now(struct timespec *ts);
 

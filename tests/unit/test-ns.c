@@ -879,8 +879,7 @@ static void test_stale_node(void)
 	memset(&want, 0, sizeof(want));
 	want.st_size = 1;
 	rc = ns_setattr(ns, &ALICE, n, NULL, &want, NS_SET_SIZE, &st);
-	CHECK(rc == 0 || rc == -ENOENT, "truncate of the looked-up, replaced "
-	      "file: 0 or ENOENT (got %d)", rc);
+	CHECK_INT_EQ(0, rc, "truncate of the looked-up, replaced file: 0");
 	CHECK_INT_EQ(3, read_path(&ALICE, "user/alice/skills/stale2.md", buf,
 				  sizeof(buf)),
 		     "the file now at that name is untouched");
@@ -906,6 +905,213 @@ static void test_stale_node(void)
 		CHECK_INT_EQ(-ENOENT, rc, "open of the looked-up, replaced "
 			     "file: ENOENT");
 	}
+}
+
+/* A new file of `len` bytes `ch`, as write_new() makes it. */
+static int write_fill(struct caller *c, struct node *dir, const char *name,
+		      int ch, size_t len)
+{
+	static char data[200000];
+	struct ns_file *f;
+	ssize_t w;
+	int rc;
+
+	if (len > sizeof(data))
+		return -EFBIG;
+	memset(data, ch, len);
+	rc = create_open(c, dir, name, 0644, O_WRONLY | O_EXCL, NULL, &f);
+	if (rc)
+		return rc;
+	w = ns_write(ns, f, data, len, 0);
+	rc = w < 0 ? (int)w : w != (ssize_t)len ? -EIO : 0;
+	if (!rc)
+		rc = ns_flush(ns, f);
+	ns_release(ns, f);
+	return rc;
+}
+
+/* Whether `buf` is `len` bytes, all `ch`. */
+static int all_of(const char *buf, ssize_t len, ssize_t want, int ch)
+{
+	if (len != want)
+		return 0;
+	for (ssize_t i = 0; i < len; i++)
+		if (buf[i] != ch)
+			return 0;
+	return 1;
+}
+
+/* The value of xattr `name` of the stored file `rel`, or -errno. */
+static ssize_t disk_xattr(const char *rel, const char *name, char *out,
+			  size_t cap)
+{
+	char p[4096];
+	ssize_t n;
+
+	blob_path(p, sizeof(p), rel);
+	n = lgetxattr(p, name, out, cap);
+	return n < 0 ? -errno : n;
+}
+
+/* A file larger than what is kept for late readers (64 KiB) removed or
+ * replaced between the kernel's lookup and its open: the open answers
+ * ESTALE and the kernel walks the path again, once. The node that walk
+ * finds keeps its content should it go the same way before the retried
+ * open, so that no program ever sees ESTALE. Requests by a stale name act
+ * on the old file alone, never on the one that now has its name. */
+static void test_stale_large(void)
+{
+	struct node *sk = must(&ALICE, "user/alice/skills");
+	static char buf[200000];
+	struct stat st, want;
+	struct node *n, *m;
+	struct ns_file *f;
+	ssize_t len;
+	int rc, keep;
+
+	CHECK_INT_EQ(0, write_fill(&ALICE, sk, "big.md", 'a', 100000),
+		     "create big.md, 100 KB");
+	CHECK_INT_EQ(0, write_fill(&ALICE, sk, "new1", 'b', 100000),
+		     "create new1, 100 KB");
+	n = must(&ALICE, "user/alice/skills/big.md");
+	CHECK_INT_EQ(0, ns_rename(ns, &ALICE, sk, "new1", sk, "big.md", 0),
+		     "another process renames new1 over big.md");
+	CHECK_INT_EQ(-ESTALE, ns_open(ns, &ALICE, n, O_RDONLY, &f, &keep),
+		     "open of the looked-up, replaced 100 KB file: ESTALE, "
+		     "the kernel walks the path again");
+	CHECK_INT_EQ(0, lookup(&ALICE, sk, "big.md", &m),
+		     "the kernel's retry looks big.md up again");
+	CHECK_INT_EQ(0, write_fill(&ALICE, sk, "new2", 'c', 100000),
+		     "create new2, 100 KB");
+	CHECK_INT_EQ(0, ns_rename(ns, &ALICE, sk, "new2", sk, "big.md", 0),
+		     "a third process renames new2 over big.md before the "
+		     "retried open");
+	rc = ns_open(ns, &ALICE, m, O_RDONLY, &f, &keep);
+	CHECK_INT_EQ(0, rc, "the retried open succeeds");
+	if (rc == 0) {
+		len = read_handle(f, buf, sizeof(buf));
+		CHECK(all_of(buf, len, 100000, 'b'), "and reads whole the file "
+		      "it found (100000 'b'): read %zd", len);
+		ns_release(ns, f);
+	}
+	len = read_path(&ALICE, "user/alice/skills/big.md", buf, sizeof(buf));
+	CHECK(all_of(buf, len, 100000, 'c'),
+	      "big.md reads the newest file (read %zd)", len);
+
+	/* O_TRUNC: opened before it went, it needs no content. */
+	m = must(&ALICE, "user/alice/skills/big.md");
+	CHECK_INT_EQ(0, ns_unlink(ns, &ALICE, sk, "big.md"),
+		     "another process removes big.md");
+	rc = ns_open(ns, &ALICE, m, O_WRONLY | O_TRUNC, &f, &keep);
+	CHECK_INT_EQ(0, rc, "O_TRUNC open of the looked-up, removed file: 0");
+	if (rc == 0) {
+		CHECK_INT_EQ(3, ns_write(ns, f, "new", 3, 0),
+			     "its handle writes");
+		CHECK_INT_EQ(0, ns_flush(ns, f), "and closes");
+		ns_release(ns, f);
+	}
+	CHECK_INT_EQ(-ENOENT, lookup(&ALICE, sk, "big.md", NULL),
+		     "big.md stays removed");
+	CHECK_INT_EQ(-ENOENT, disk_read("user/alice/skills/big.md", buf,
+					sizeof(buf)),
+		     "and out of the store");
+
+	/* truncate by a stale name */
+	CHECK_INT_EQ(0, write_fill(&ALICE, sk, "big2.md", 'd', 100000),
+		     "create big2.md, 100 KB");
+	CHECK_INT_EQ(0, write_fill(&ALICE, sk, "new3", 'e', 100000),
+		     "create new3, 100 KB");
+	n = must(&ALICE, "user/alice/skills/big2.md");
+	CHECK_INT_EQ(0, ns_rename(ns, &ALICE, sk, "new3", sk, "big2.md", 0),
+		     "another process renames new3 over big2.md");
+	memset(&want, 0, sizeof(want));
+	want.st_size = 10;
+	CHECK_INT_EQ(0, ns_setattr(ns, &ALICE, n, NULL, &want, NS_SET_SIZE,
+				   &st),
+		     "truncate of the looked-up, replaced file: 0 (it was "
+		     "truncated before it went)");
+	CHECK_INT_EQ(10, st.st_size, "its size is 10");
+	len = read_path(&ALICE, "user/alice/skills/big2.md", buf,
+			sizeof(buf));
+	CHECK(all_of(buf, len, 100000, 'e'),
+	      "the file now at big2.md is untouched (read %zd)", len);
+	CHECK_INT_EQ(100000, disk_read("user/alice/skills/big2.md", buf,
+				       sizeof(buf)),
+		     "and so is the store");
+}
+
+/* xattr requests by a stale name, or on an open file whose name went:
+ * on the old file, in memory, never on the file that now has its name. */
+static void test_stale_xattrs(void)
+{
+	struct node *sk = must(&ALICE, "user/alice/skills");
+	struct node *n, *m;
+	struct ns_file *f;
+	char buf[64];
+	ssize_t len;
+	int keep;
+
+	CHECK_INT_EQ(0, write_new(&ALICE, sk, "x1.md", "one"), "create x1.md");
+	CHECK_INT_EQ(0, write_new(&ALICE, sk, "x2.md", "two"), "create x2.md");
+	CHECK_INT_EQ(0, write_new(&ALICE, sk, "x3.md", "three"),
+		     "create x3.md");
+	CHECK_INT_EQ(0, ns_setxattr(ns, &ALICE, must(&ALICE,
+				    "user/alice/skills/x2.md"), "user.v",
+				    "2", 1, 0),
+		     "x2.md has user.v = 2");
+	umount_ns();
+	mount_ns("nodes whose xattrs are in the store only");
+	sk = must(&ALICE, "user/alice/skills");
+
+	/* xattrs not read yet: they went with the key */
+	n = must(&ALICE, "user/alice/skills/x1.md");
+	CHECK_INT_EQ(0, ns_rename(ns, &ALICE, sk, "x2.md", sk, "x1.md", 0),
+		     "another process renames x2.md over x1.md");
+	CHECK_INT_EQ(-ESTALE, ns_setxattr(ns, &ALICE, n, "user.stale", "1", 1,
+					  0),
+		     "setxattr by the stale name: ESTALE, the kernel walks "
+		     "the path again");
+	CHECK_INT_EQ(-ESTALE, ns_getxattr(ns, &ALICE, n, "user.v", buf,
+					  sizeof(buf)),
+		     "getxattr too");
+	CHECK_INT_EQ(0, lookup(&ALICE, sk, "x1.md", &m),
+		     "the kernel's retry looks x1.md up again");
+	CHECK_INT_EQ(0, ns_rename(ns, &ALICE, sk, "x3.md", sk, "x1.md", 0),
+		     "a third process renames x3.md over x1.md");
+	len = ns_getxattr(ns, &ALICE, m, "user.v", buf, sizeof(buf));
+	CHECK(len == 1 && buf[0] == '2', "the retried getxattr reads the "
+	      "file it found: user.v = 2 (got %zd)", len);
+	CHECK_INT_EQ(0, ns_setxattr(ns, &ALICE, m, "user.stale", "1", 1, 0),
+		     "the retried setxattr succeeds");
+	CHECK_INT_EQ(-ENODATA, ns_getxattr(ns, &ALICE,
+					   must(&ALICE,
+						"user/alice/skills/x1.md"),
+					   "user.stale", buf, sizeof(buf)),
+		     "the file now at x1.md has no user.stale");
+	CHECK_INT_EQ(-ENODATA, disk_xattr("user/alice/skills/x1.md",
+					  "user.stale", buf, sizeof(buf)),
+		     "nor has the store's");
+
+	/* an open file whose name goes: its fd's xattrs stay its own */
+	CHECK_INT_EQ(0, write_new(&ALICE, sk, "x4.md", "four"),
+		     "create x4.md");
+	umount_ns();
+	mount_ns("an open file whose xattrs are in the store only");
+	sk = must(&ALICE, "user/alice/skills");
+	n = must(&ALICE, "user/alice/skills/x1.md");
+	CHECK_INT_EQ(0, ns_open(ns, &ALICE, n, O_RDONLY, &f, &keep),
+		     "open x1.md");
+	CHECK_INT_EQ(0, ns_rename(ns, &ALICE, sk, "x4.md", sk, "x1.md", 0),
+		     "another process renames x4.md over the open x1.md");
+	CHECK_INT_EQ(0, ns_setxattr(ns, &ALICE, n, "user.fd", "1", 1, 0),
+		     "fsetxattr on the open file: 0");
+	CHECK_INT_EQ(1, ns_getxattr(ns, &ALICE, n, "user.fd", buf,
+				    sizeof(buf)),
+		     "fgetxattr reads it back");
+	CHECK_INT_EQ(-ENODATA, disk_xattr("user/alice/skills/x1.md",
+					  "user.fd", buf, sizeof(buf)),
+		     "the file now at x1.md did not get it");
+	ns_release(ns, f);
 }
 
 static void test_dirs(void)
@@ -1730,6 +1936,8 @@ int main(void)
 	test_rename();
 	test_unlink_open();
 	test_stale_node();
+	test_stale_large();
+	test_stale_xattrs();
 	test_dirs();
 	test_names();
 	test_setattr_xattr();
