@@ -153,23 +153,29 @@ static int create_open(struct caller *c, struct node *dir, const char *name,
 	return rc;
 }
 
-/* create + write + flush + release, as `echo -n content > name` does. */
-static int write_new(struct caller *c, struct node *dir, const char *name,
-		     const char *content)
+/* create + write + flush + release of `len` bytes. */
+static int write_bytes(struct caller *c, struct node *dir, const char *name,
+		       const char *data, size_t len)
 {
 	struct ns_file *f;
-	size_t len = strlen(content);
 	ssize_t w;
 	int rc = create_open(c, dir, name, 0644, O_WRONLY | O_EXCL, NULL, &f);
 
 	if (rc)
 		return rc;
-	w = ns_write(ns, f, content, len, 0);
+	w = ns_write(ns, f, data, len, 0);
 	rc = w < 0 ? (int)w : w != (ssize_t)len ? -EIO : 0;
 	if (!rc)
 		rc = ns_flush(ns, f);
 	ns_release(ns, f);
 	return rc;
+}
+
+/* As `echo -n content > name` does. */
+static int write_new(struct caller *c, struct node *dir, const char *name,
+		     const char *content)
+{
+	return write_bytes(c, dir, name, content, strlen(content));
 }
 
 /* Read a whole open file into `out` (NUL-terminated); returns its length
@@ -907,27 +913,16 @@ static void test_stale_node(void)
 	}
 }
 
-/* A new file of `len` bytes `ch`, as write_new() makes it. */
+/* A new file of `len` bytes `ch`. */
 static int write_fill(struct caller *c, struct node *dir, const char *name,
 		      int ch, size_t len)
 {
 	static char data[200000];
-	struct ns_file *f;
-	ssize_t w;
-	int rc;
 
 	if (len > sizeof(data))
 		return -EFBIG;
 	memset(data, ch, len);
-	rc = create_open(c, dir, name, 0644, O_WRONLY | O_EXCL, NULL, &f);
-	if (rc)
-		return rc;
-	w = ns_write(ns, f, data, len, 0);
-	rc = w < 0 ? (int)w : w != (ssize_t)len ? -EIO : 0;
-	if (!rc)
-		rc = ns_flush(ns, f);
-	ns_release(ns, f);
-	return rc;
+	return write_bytes(c, dir, name, data, len);
 }
 
 /* Whether `buf` is `len` bytes, all `ch`. */
@@ -953,6 +948,27 @@ static ssize_t disk_xattr(const char *rel, const char *name, char *out,
 	return n < 0 ? -errno : n;
 }
 
+/* `name` (100 KB of `was`) looked up by the kernel, then replaced by
+ * another process's rename of a new 100 KB file of `now` over it: returns
+ * the node looked up, now stale. */
+static struct node *replaced_large(struct node *sk, const char *name,
+				   int was, int now)
+{
+	char path[256], tmp[64];
+	struct node *n;
+
+	snprintf(tmp, sizeof(tmp), "%s.new", name);
+	snprintf(path, sizeof(path), "user/alice/skills/%s", name);
+	CHECK_INT_EQ(0, write_fill(&ALICE, sk, name, was, 100000),
+		     "create %s, 100 KB", name);
+	CHECK_INT_EQ(0, write_fill(&ALICE, sk, tmp, now, 100000),
+		     "create %s, 100 KB", tmp);
+	n = must(&ALICE, path);
+	CHECK_INT_EQ(0, ns_rename(ns, &ALICE, sk, tmp, sk, name, 0),
+		     "another process renames %s over %s", tmp, name);
+	return n;
+}
+
 /* A file larger than what is kept for late readers (64 KiB) removed or
  * replaced between the kernel's lookup and its open: the open answers
  * ESTALE and the kernel walks the path again, once. The node that walk
@@ -969,13 +985,7 @@ static void test_stale_large(void)
 	ssize_t len;
 	int rc, keep;
 
-	CHECK_INT_EQ(0, write_fill(&ALICE, sk, "big.md", 'a', 100000),
-		     "create big.md, 100 KB");
-	CHECK_INT_EQ(0, write_fill(&ALICE, sk, "new1", 'b', 100000),
-		     "create new1, 100 KB");
-	n = must(&ALICE, "user/alice/skills/big.md");
-	CHECK_INT_EQ(0, ns_rename(ns, &ALICE, sk, "new1", sk, "big.md", 0),
-		     "another process renames new1 over big.md");
+	n = replaced_large(sk, "big.md", 'a', 'b');
 	CHECK_INT_EQ(-ESTALE, ns_open(ns, &ALICE, n, O_RDONLY, &f, &keep),
 		     "open of the looked-up, replaced 100 KB file: ESTALE, "
 		     "the kernel walks the path again");
@@ -1017,13 +1027,7 @@ static void test_stale_large(void)
 		     "and out of the store");
 
 	/* truncate by a stale name */
-	CHECK_INT_EQ(0, write_fill(&ALICE, sk, "big2.md", 'd', 100000),
-		     "create big2.md, 100 KB");
-	CHECK_INT_EQ(0, write_fill(&ALICE, sk, "new3", 'e', 100000),
-		     "create new3, 100 KB");
-	n = must(&ALICE, "user/alice/skills/big2.md");
-	CHECK_INT_EQ(0, ns_rename(ns, &ALICE, sk, "new3", sk, "big2.md", 0),
-		     "another process renames new3 over big2.md");
+	n = replaced_large(sk, "big2.md", 'd', 'e');
 	memset(&want, 0, sizeof(want));
 	want.st_size = 10;
 	CHECK_INT_EQ(0, ns_setattr(ns, &ALICE, n, NULL, &want, NS_SET_SIZE,

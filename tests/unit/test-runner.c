@@ -1135,13 +1135,14 @@ static void *cancel_later(void *arg)
 	return NULL;
 }
 
+static const char md_sleep[] = PY_HEAD("Sleep")
+	"def execute(inputs):\n"
+	"    time.sleep(30)\n"
+	"    return {}\n"
+	"```\n";
+
 static void test_cancel(void)
 {
-	static const char md[] = PY_HEAD("Sleep")
-		"def execute(inputs):\n"
-		"    time.sleep(30)\n"
-		"    return {}\n"
-		"```\n";
 	static const char md_sh[] =
 		"---\n"
 		"name: Shsleep\n"
@@ -1159,7 +1160,7 @@ static void test_cancel(void)
 
 	CHECK_INT_EQ(0, runner_ctl_new(&cc.ctl), "runner_ctl_new");
 	pthread_create(&th, NULL, cancel_later, &cc);
-	run_files(md, NULL, &l, cc.ctl, NULL, 0, 0, &r);
+	run_files(md_sleep, NULL, &l, cc.ctl, NULL, 0, 0, &r);
 	pthread_join(th, NULL);
 	CHECK_OUTCOME(RUNNER_CANCELLED, &r, "cancel");
 	CHECK_STR_EQ("cancelled", r.res.error, "cancel: the message");
@@ -1180,7 +1181,7 @@ static void test_cancel(void)
 
 	/* A cancel before the start means no start. */
 	runner_cancel(cc.ctl, 1.0);
-	run_files(md, NULL, &l, cc.ctl, NULL, 0, 0, &r);
+	run_files(md_sleep, NULL, &l, cc.ctl, NULL, 0, 0, &r);
 	CHECK_OUTCOME(RUNNER_CANCELLED, &r, "cancel before start");
 	CHECK(r.secs < 0.5, "cancel before start: nothing ran");
 	done(&r);
@@ -1194,11 +1195,6 @@ static void test_cancel(void)
  * test-sandbox-mon.c; this is the same with the real bwrap. */
 static void test_cancel_while_starting(void)
 {
-	static const char md[] = PY_HEAD("Sleep")
-		"def execute(inputs):\n"
-		"    time.sleep(30)\n"
-		"    return {}\n"
-		"```\n";
 	struct runner_limits l = limits();
 	int runs = 0, cancelled = 0, left = 0;
 	double slowest = 0;
@@ -1211,7 +1207,7 @@ static void test_cancel_while_starting(void)
 		if (runner_ctl_new(&cc.ctl))
 			break;
 		pthread_create(&th, NULL, cancel_later, &cc);
-		run_files(md, NULL, &l, cc.ctl, NULL, 0, 0, &r);
+		run_files(md_sleep, NULL, &l, cc.ctl, NULL, 0, 0, &r);
 		pthread_join(th, NULL);
 		runs++;
 		cancelled += r.res.outcome == RUNNER_CANCELLED;
