@@ -218,8 +218,7 @@ static int open_locked(struct ns *ns, struct caller *c, struct node *n,
 			return rc;
 		}
 		n->loaded = 1;
-		if (n->size != 0 || !n->stored)
-			n->dirty = 1;
+		n->dirty = 1;	/* an empty file too: its new mtime */
 		n->size = 0;
 		ns_now(&n->mtime);
 		n->ctime = n->mtime;

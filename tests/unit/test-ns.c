@@ -1361,6 +1361,41 @@ static void test_io(void)
 	CHECK_INT_EQ(255, sv.f_namemax, "statfs: names up to 255 bytes");
 }
 
+/* O_TRUNC marks the file modified even when it was empty already, as on
+ * a local disk (`: > f` updates its mtime), and the store keeps that: the
+ * mount and the store must not disagree until a remount. */
+static void test_trunc_empty(void)
+{
+	struct node *sk = must(&ALICE, "user/alice/skills");
+	struct stat st, want, dst;
+	struct ns_file *f;
+	struct node *n;
+	int keep;
+
+	CHECK_INT_EQ(0, write_new(&ALICE, sk, "empty.md", ""),
+		     "create empty.md, 0 bytes");
+	n = must(&ALICE, "user/alice/skills/empty.md");
+	memset(&want, 0, sizeof(want));
+	want.st_mtim.tv_sec = 1000000000;
+	CHECK_INT_EQ(0, ns_setattr(ns, &ALICE, n, NULL, &want, NS_SET_MTIME,
+				   &st),
+		     "its mtime set to 2001");
+	CHECK_INT_EQ(0, ns_open(ns, &ALICE, n, O_WRONLY | O_TRUNC, &f, &keep),
+		     "open it O_TRUNC");
+	CHECK_INT_EQ(0, ns_flush(ns, f), "close it, writing nothing");
+	ns_release(ns, f);
+	CHECK_INT_EQ(0, ns_getattr(ns, &ALICE, n, &st), "stat it");
+	CHECK(st.st_mtim.tv_sec > 1000000000, "its mtime is now's (%lld)",
+	      (long long)st.st_mtim.tv_sec);
+	memset(&dst, 0, sizeof(dst));
+	CHECK_INT_EQ(0, disk_stat("user/alice/skills/empty.md", &dst),
+		     "the store has it");
+	CHECK(dst.st_mtim.tv_sec == st.st_mtim.tv_sec &&
+	      dst.st_mtim.tv_nsec == st.st_mtim.tv_nsec,
+	      "with that mtime (the store's is %lld.%09lld)",
+	      (long long)dst.st_mtim.tv_sec, (long long)dst.st_mtim.tv_nsec);
+}
+
 static void test_more(void)
 {
 	struct node *sk = must(&ALICE, "user/alice/skills");
@@ -1942,6 +1977,7 @@ int main(void)
 	test_stale_node();
 	test_stale_large();
 	test_stale_xattrs();
+	test_trunc_empty();
 	test_dirs();
 	test_names();
 	test_setattr_xattr();
