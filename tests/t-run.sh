@@ -22,17 +22,23 @@ submit() { as alice sh -c "cat > '$RUN/$1.json'" 2>&1; }
 wait_run() { as alice timeout 120 cat "$RUN/$1/wait" 2>&1; }
 rd() { as alice cat "$RUN/$1" 2>&1; }
 node_status() { rd "$1/nodes/$2/status"; }
+# started PID: when PID started, in clock ticks since boot
+started() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20; }
 # ours PID: whether alice's process PID is this test's: the first of its
 # ancestors that alice does not run is our daemon, or init (an orphan,
-# whoever left it). Tests of other checkouts run as alice at the same time.
+# whoever left it, as long as it started after our daemon). Tests of other
+# checkouts run as alice at the same time.
 ours()
 {
 	local p=$1 uid
 	uid=$(id -u alice)
 	while p=$(awk '$1 == "PPid:" { print $2 }' "/proc/$p/status" 2>/dev/null) &&
 		[ -n "$p" ]; do
-		if [ "$p" -le 1 ] || [ "$p" = "$T_PID" ]; then
+		if [ "$p" = "$T_PID" ]; then
 			return 0
+		elif [ "$p" -le 1 ]; then
+			[ "$(started "$1")" -ge "$(started "$T_PID")" ] 2>/dev/null
+			return
 		fi
 		[ "$(awk '$1 == "Uid:" { print $2 }' "/proc/$p/status" 2>/dev/null)" = "$uid" ] ||
 			return 1

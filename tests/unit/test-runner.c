@@ -187,19 +187,41 @@ static int proc_ids(pid_t pid, uid_t *uid, pid_t *ppid)
 	return got == 3 ? 0 : -1;
 }
 
+/* When `pid` started, in clock ticks since boot; 0 when it is gone. */
+static unsigned long long proc_start(pid_t pid)
+{
+	char path[64], data[1024], *p;
+	unsigned long long t = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fgets(data, sizeof(data), f) && (p = strrchr(data, ')')) &&
+	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u "
+		   "%*u %*d %*d %*d %*d %*d %*d %llu", &t) != 1)
+		t = 0;
+	fclose(f);
+	return t;
+}
+
 /* Whether the test user's process `pid` is ours: the first of its
  * ancestors not run by the test user is this program, or init (an orphan,
- * whoever left it). Other checkouts' tests may run as that user too. */
+ * whoever left it, as long as it started after this program). Other
+ * checkouts' tests may run as that user too. */
 static int ours(pid_t pid)
 {
-	pid_t parent, grand;
+	pid_t p = pid, parent, grand;
 	uid_t uid;
 
-	for (int depth = 0; depth < 64; depth++, pid = parent) {
-		if (proc_ids(pid, &uid, &parent))
+	for (int depth = 0; depth < 64; depth++, p = parent) {
+		if (proc_ids(p, &uid, &parent))
 			return 0;
-		if (parent <= 1 || parent == getpid())
+		if (parent == getpid())
 			return 1;
+		if (parent <= 1)
+			return proc_start(pid) >= proc_start(getpid());
 		if (proc_ids(parent, &uid, &grand) || uid != tuid)
 			return 0;
 	}
