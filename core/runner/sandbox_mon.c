@@ -220,8 +220,10 @@ static void mon_kill_early(struct sb_mon *m)
 {
 	siginfo_t si;
 
-	if (kill(m->pid, SIGSTOP))
+	if (kill(m->pid, SIGSTOP)) {
+		kill(m->pid, SIGKILL);
 		return;
+	}
 	memset(&si, 0, sizeof(si));
 	while (waitid(P_PID, (id_t)m->pid, &si,
 		      WSTOPPED | WEXITED | WNOWAIT) < 0 && errno == EINTR)
