@@ -150,6 +150,7 @@ int ns_new(struct ns **out, const struct config *cfg, struct ident *id,
 	pthread_rwlock_init(&ns->tree, &attr);
 	pthread_rwlockattr_destroy(&attr);
 	pthread_mutex_init(&ns->charge_mu, NULL);
+	pthread_mutex_init(&ns->stale_mu, NULL);
 	ns->table_size = 1024;
 	ns->table = calloc(ns->table_size, sizeof(*ns->table));
 	rc = ns->table ? fixed_mount(ns) : -ENOMEM;
@@ -206,6 +207,7 @@ void ns_free(struct ns *ns)
 	}
 	pthread_rwlock_destroy(&ns->tree);
 	pthread_mutex_destroy(&ns->charge_mu);
+	pthread_mutex_destroy(&ns->stale_mu);
 	free(ns->charges);
 	free(ns->table);
 	free(ns);
@@ -217,6 +219,64 @@ struct node *ns_root(struct ns *ns)
 }
 
 /* --- names --------------------------------------------------------------- */
+
+/* How long a stale name marks the nodes looked up under it. The kernel's
+ * retry follows its ESTALE at once; this only bounds what marking costs
+ * (a content read when such a node is removed while the kernel knows it). */
+#define STALE_TTL_S 60
+#define STALE_NAMES (sizeof(((struct ns *)0)->stale) / \
+		     sizeof(((struct ns *)0)->stale[0]))
+
+static time_t mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ts.tv_sec;
+}
+
+static uint64_t name_hash(const char *name)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	return h;
+}
+
+int stale_note(struct ns *ns, const struct node *n)
+{
+	time_t until = mono_s() + STALE_TTL_S;
+	struct stale_name *s;
+
+	pthread_mutex_lock(&ns->stale_mu);
+	s = &ns->stale[ns->stale_next++ % STALE_NAMES];
+	s->parent = n->parent;
+	s->hash = name_hash(n->name);
+	s->until = until;
+	__atomic_store_n(&ns->stale_until, until, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&ns->stale_mu);
+	return -ESTALE;
+}
+
+/* Whether an open of (parent, name) was answered ESTALE lately. */
+static int stale_noted(struct ns *ns, const struct node *parent,
+		       const char *name)
+{
+	time_t now = mono_s();
+	uint64_t h;
+	int found = 0;
+
+	if (__atomic_load_n(&ns->stale_until, __ATOMIC_SEQ_CST) < now)
+		return 0;	/* none for a while: the usual case */
+	h = name_hash(name);
+	pthread_mutex_lock(&ns->stale_mu);
+	for (size_t i = 0; i < STALE_NAMES && !found; i++)
+		found = ns->stale[i].parent == parent &&
+			ns->stale[i].hash == h && ns->stale[i].until >= now;
+	pthread_mutex_unlock(&ns->stale_mu);
+	return found;
+}
 
 int ns_lookup_default(struct ns *ns, struct caller *c, struct node *dir,
 		      const char *name, struct node **out, struct stat *st)
@@ -233,6 +293,11 @@ int ns_lookup_default(struct ns *ns, struct caller *c, struct node *dir,
 		rc = -ENOENT;
 	if (!rc) {
 		node_lookup_ref(ns, c, n, st);
+		if (stale_noted(ns, dir, name)) {
+			pthread_mutex_lock(&n->mu);
+			n->keep_late = 1;
+			pthread_mutex_unlock(&n->mu);
+		}
 		*out = n;
 	}
 	pthread_rwlock_unlock(&ns->tree);

@@ -63,22 +63,37 @@ out:
 
 #define KEEP_SMALL_MAX (64u << 10)
 
-/* Before a name goes away, give its file the content to keep: open files
- * must go on reading, and a file the kernel still knows may be opened by
- * a reader that looked it up just before (small files only; a larger
- * one then gives ENOENT). */
+/* Before a name goes away, give its node what to keep, as its key will
+ * name another file or none: open files must go on reading and writing,
+ * content and xattrs. A node the kernel still knows may be opened by a
+ * reader that looked it up just before: a small file keeps its content;
+ * for a larger one the open answers ESTALE, the kernel walks the path
+ * again (stale_note()), and should the node it finds then go too before
+ * its open, that one keeps its content and xattrs (keep_late). */
 static int keep_for_open_files(struct ns *ns, struct node *n)
 {
-	if (n->sub != AREA_FILE || n->loaded)
+	uint64_t known = __atomic_load_n(&n->nlookup, __ATOMIC_SEQ_CST);
+	int rc = 0;
+
+	if (n->sub != AREA_FILE && n->sub != AREA_DIR)
 		return 0;
-	if (n->opens)
-		return area_load_content(ns, n, n->uid, 1);
-	if (__atomic_load_n(&n->nlookup, __ATOMIC_SEQ_CST) &&
-	    n->size <= KEEP_SMALL_MAX && area_load_content(ns, n, n->uid, 1)) {
+	if (n->opens) {		/* a failure stops the removal */
+		rc = area_xattrs_load(ns, n);
+		if (!rc && n->sub == AREA_FILE)
+			rc = area_load_content(ns, n, n->uid, 1);
+		return rc;
+	}
+	if (known && n->keep_late)
+		rc = area_xattrs_load(ns, n);
+	if (!rc && known && n->sub == AREA_FILE &&
+	    (n->keep_late || n->size <= KEEP_SMALL_MAX))
+		rc = area_load_content(ns, n, n->uid, 1);
+	if (rc) {
 		char esc[128];
 
-		log_debug("could not keep '%s' for late readers",
-			  log_escape(esc, sizeof(esc), n->name));
+		log_debug("could not keep '%s' for a late reader: %s",
+			  log_escape(esc, sizeof(esc), n->name),
+			  strerror(-rc));
 	}
 	return 0;
 }
@@ -335,6 +350,15 @@ static int apply_size(struct ns *ns, struct node *n, struct ns_file *f,
 		return S_ISDIR(n->mode) ? -EISDIR : -EINVAL;
 	if (size > ns->cfg->max_file_size)
 		return -EFBIG;
+	if (n->detached && !n->loaded) {
+		/* A truncate by a name since removed, of a file whose
+		 * content went with it (nothing can read it now): it was
+		 * truncated before it went. */
+		n->size = size;
+		ns_now(&n->mtime);
+		n->ctime = n->mtime;
+		return 0;
+	}
 	rc = area_load_content(ns, n, uid, 0);
 	if (rc)
 		return rc;
