@@ -348,7 +348,7 @@ t_check_not "after alice's lookup, realpath -e as carol fails" \
 		setpriv --reuid=carol --regid=carol --init-groups realpath -e '$MNT/user/alice/skills/f'"
 
 # --- the fixed tree ------------------------------------------------------------
-t_eq "ls MOUNT" "catalog.json system team user " "$("$FSOP" -u eve ls "$MNT" | tr '\n' ' ')"
+t_eq "ls MOUNT" "agent-skills catalog.json system team user " "$("$FSOP" -u eve ls "$MNT" | tr '\n' ' ')"
 t_eq "ls MOUNT/system" "catalog.json skills workflows " \
 	"$("$FSOP" -u eve ls "$MNT/system" | tr '\n' ' ')"
 t_eq "ls MOUNT/team" "eng research " "$("$FSOP" -u eve ls "$MNT/team" | tr '\n' ' ')"

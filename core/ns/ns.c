@@ -603,6 +603,18 @@ static int may_differ(const struct node *dir, const struct node *ch)
 	       ((ch->ops->flags ^ dir->ops->flags) & PROV_PRIVATE);
 }
 
+struct list_arg {
+	struct ns_dir *d;
+	size_t *alloc;
+};
+
+static int list_add(void *arg, struct node *child)
+{
+	struct list_arg *a = arg;
+
+	return dir_add(a->d, a->alloc, child->name, child);
+}
+
 int ns_opendir(struct ns *ns, struct caller *c, struct node *n,
 	       struct ns_dir **out)
 {
@@ -628,9 +640,15 @@ int ns_opendir(struct ns *ns, struct caller *c, struct node *n,
 	rc = dir_add(d, &alloc, ".", n);
 	if (!rc)
 		rc = dir_add(d, &alloc, "..", n->parent ? n->parent : n);
-	for (struct node *ch = n->child; ch && !rc; ch = ch->next)
-		if (!may_differ(n, ch) || node_visible(ns, c, ch))
-			rc = dir_add(d, &alloc, ch->name, ch);
+	if (!rc && n->ops->list) {
+		struct list_arg a = { d, &alloc };
+
+		rc = n->ops->list(ns, c, n, list_add, &a);
+	} else {
+		for (struct node *ch = n->child; ch && !rc; ch = ch->next)
+			if (!may_differ(n, ch) || node_visible(ns, c, ch))
+				rc = dir_add(d, &alloc, ch->name, ch);
+	}
 out:
 	pthread_rwlock_unlock(&ns->tree);
 	if (rc) {

@@ -22,6 +22,9 @@
  *   area     skills/ and workflows/, and everything in them (area_*.c)
  *   catalog  the catalog.json files (catalog.c)
  *   run      user/<u>/run and every run's record (run.c, run_submit.c)
+ *   history  <volume>/history/, the volume's past (history.c)
+ *   agent    MOUNT/agent-skills/, the caller's skills as SKILL.md folders
+ *            (agent.c)
  *
  * Adding a kind of directory is adding a provider module and one line in
  * the volume layout of fixed.c (or a child of the root there).
@@ -47,6 +50,11 @@ struct prov_ops {
 		      const char *name, struct node **out, struct stat *st);
 	/* Bring the children of `dir` up to date before a listing. */
 	int (*sync)(struct ns *ns, struct caller *c, struct node *dir);
+	/* A listing that differs per caller: call `add` for each child
+	 * `c` sees (the tree is held for reading). NULL: every child of
+	 * `dir` the caller may see. */
+	int (*list)(struct ns *ns, struct caller *c, struct node *dir,
+		    int (*add)(void *arg, struct node *child), void *arg);
 	int (*create)(struct ns *ns, struct caller *c, struct node *dir,
 		      const char *name, mode_t mode, int flags,
 		      struct node **out, struct stat *st,
@@ -121,7 +129,7 @@ struct prov_ops {
 };
 
 extern const struct prov_ops fixed_prov, area_prov, catalog_prov, run_prov,
-	history_prov;
+	history_prov, agent_prov;
 
 /* fixed.c: build the tree (the fixed part, then every provider's part of
  * every volume) at start-up. */

@@ -41,6 +41,9 @@ int area_skill_cache(struct ns *ns, struct node *n);
  * tree lock. */
 int area_file_content(struct ns *ns, struct caller *c, const char *path,
 		      struct buf *out);
+/* The same for the node `n` (the tree is held; takes n->mu). */
+int area_node_content(struct ns *ns, struct caller *c, struct node *n,
+		      struct buf *out);
 
 /* Inside the provider (area_*.c). */
 

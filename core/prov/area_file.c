@@ -467,20 +467,15 @@ static struct node *node_at(struct ns *ns, const char *path)
 	return n;
 }
 
-int area_file_content(struct ns *ns, struct caller *c, const char *path,
+int area_node_content(struct ns *ns, struct caller *c, struct node *n,
 		      struct buf *out)
 {
 	char key[PATH_MAX];
-	struct node *n;
 	int rc = 0;
 
-	pthread_rwlock_rdlock(&ns->tree);
-	n = node_at(ns, path);
 	if (!n || n->ops != &area_prov || n->sub != AREA_FILE ||
-	    !(node_rights(ns, c, n) & ACL_R)) {
-		rc = -ENOENT;
-		goto out;
-	}
+	    !(node_rights(ns, c, n) & ACL_R))
+		return -ENOENT;
 	pthread_mutex_lock(&n->mu);
 	if (n->loaded)
 		rc = buf_append(out, n->data.data, n->data.len);
@@ -489,7 +484,16 @@ int area_file_content(struct ns *ns, struct caller *c, const char *path,
 	else if (!(rc = node_key(n, key, sizeof(key))))
 		rc = ns->blob->ops->get(ns->blob, key, out);
 	pthread_mutex_unlock(&n->mu);
-out:
+	return rc;
+}
+
+int area_file_content(struct ns *ns, struct caller *c, const char *path,
+		      struct buf *out)
+{
+	int rc;
+
+	pthread_rwlock_rdlock(&ns->tree);
+	rc = area_node_content(ns, c, node_at(ns, path), out);
 	pthread_rwlock_unlock(&ns->tree);
 	return rc;
 }

@@ -146,7 +146,9 @@ int fixed_mount(struct ns *ns)
 		return -ENOMEM;
 	v = add_volume(ns, ns->root, "system", ACL_SYSTEM, 0, 0);
 	if (!v || !node_new(ns, ns->root, "catalog.json", &catalog_prov, 0,
-			    S_IFREG | 0444))
+			    S_IFREG | 0444) ||
+	    !node_new(ns, ns->root, "agent-skills", &agent_prov, 0,
+		      S_IFDIR | 0555))
 		return -ENOMEM;
 	rc = load_volume(ns, v);
 	if (rc)
