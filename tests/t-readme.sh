@@ -51,7 +51,7 @@ transcript "\$ sed 's/\"bond_length\": 0.7414/\"bond_length\": 1.0/' run/vqe-h2/
 transcript "\$ sed 's/VQE convergence, H2/Convergence of VQE for H2/' run/vqe-h2/graph.json > run/retitled.json" alice user/alice
 transcript "\$ jq -r '.skills[].qualified_id' volumes/catalog.json" alice
 transcript '$ cd volumes/user/alice' alice
-transcript "\$ echo 'first' > skills/note.md" alice user/alice
+transcript "\$ echo 'first' > volumes/user/alice/skills/note.md" alice
 n=0
 while IFS= read -r b; do
 	line=$(jq -r .line <<<"$b")

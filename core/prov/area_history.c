@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+
+#define AREA_NOTE_COPY_MAX ((size_t)256 << 10)
 #include <string.h>
 
 /* "skills/a/x.md" of `n` into `out`; the volume's name ("user/alice")
@@ -69,7 +71,11 @@ void area_note_node(struct ns *ns, const struct node *n, enum history_op op,
 	    area_relpath(n, path, sizeof(path), vol, sizeof(vol)))
 		return;
 	ch.path = path;
-	if ((op == HISTORY_WRITE || op == HISTORY_CREATE) && n->loaded) {
+	/* Small content goes along (the commit then holds what was
+	 * closed); larger files are read from the store when the commit is
+	 * made, so that the history never holds a second copy of them. */
+	if ((op == HISTORY_WRITE || op == HISTORY_CREATE) && n->loaded &&
+	    n->data.len <= AREA_NOTE_COPY_MAX) {
 		ch.data = n->data.data ? n->data.data : "";
 		ch.len = n->data.len;
 	}

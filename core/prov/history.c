@@ -19,8 +19,7 @@
  * commits as with 10. A tree at a commit never changes; HEAD and the
  * days are resolved again at each lookup. Any write gives EROFS.
  */
-#include "core/history/history.h"
-#include "core/ns/prov.h"
+#include "core/prov/history_int.h"
 #include "core/util/log.h"
 
 #include <errno.h>
@@ -32,38 +31,6 @@
 #include <string.h>
 #include <time.h>
 
-enum hist_sub {
-	HIST_TOP,	/* history/ */
-	HIST_LOG,	/* history/log */
-	HIST_ERROR,	/* history/error */
-	HIST_BYCOMMIT,	/* history/by-commit/ */
-	HIST_BYDATE,	/* history/by-date/ */
-	HIST_FILES,	/* history/file/ and its folders */
-	HIST_FILELOG,	/* history/file/<path>: a file's log */
-	HIST_ROOT,	/* a commit's tree: HEAD/, by-commit/<id>/, ... */
-	HIST_DIR,	/* a folder in a commit's tree */
-	HIST_FILE,	/* a file in a commit's tree */
-};
-
-#define LOG_MAX 1000		/* commits in `log` */
-#define LIST_COMMITS 100	/* commits listed in by-commit/ */
-#define FILE_LOG_MAX 1000	/* versions in file/<path> */
-#define FILE_LOG_BUDGET 20000	/* commits looked at for them */
-
-/* A commit's tree: which commit, and whether the name is resolved again
- * at each lookup (HEAD, HEAD~N, a day). */
-struct hist_root {
-	struct history_id id;
-	int dynamic;
-	int resolved;
-};
-
-/* log and file/<path>: made once per commit of HEAD (under n->mu). */
-struct hist_cache {
-	struct history_id head;
-	int valid;
-	struct buf text;
-};
 
 /* --- where a node is --------------------------------------------------------- */
 
@@ -113,16 +80,7 @@ static struct node *files_top(struct node *n)
 	return n;
 }
 
-/* What a lookup or a listing needs to know of a folder, read under the
- * tree lock: the volume, the commit (for a tree) and the path. */
-struct where {
-	char vol[96];
-	struct history_id id;
-	char path[PATH_MAX];
-	int sub;
-};
-
-static int where_of(struct node *dir, struct where *w)
+int hist_where(struct node *dir, struct where *w)
 {
 	struct node *r;
 
@@ -243,7 +201,7 @@ static int parse_day(const char *name, time_t *out)
 	return *out == (time_t)-1 ? -ENOENT : 0;
 }
 
-static int commit_time(struct history *h, const char *vol,
+int hist_commit_time(struct history *h, const char *vol,
 		       const struct history_id *id, int64_t *when)
 {
 	struct history_commit c;
@@ -328,7 +286,7 @@ static int find_name(struct history *h, const struct where *w,
 		rc = resolve_root(h, w->vol, w->sub, name, &f->id,
 				  &f->dynamic);
 		if (!rc)
-			rc = commit_time(h, w->vol, &f->id, &f->when);
+			rc = hist_commit_time(h, w->vol, &f->id, &f->when);
 		f->sub = HIST_ROOT;
 		f->mode = S_IFDIR | 0555;
 		return rc;
@@ -428,7 +386,7 @@ static int hist_lookup(struct ns *ns, struct caller *c, struct node *dir,
 		return 0;
 	}
 	if (!rc)
-		rc = where_of(dir, &w);
+		rc = hist_where(dir, &w);
 	pthread_rwlock_unlock(&ns->tree);
 	if (rc)
 		return rc;
@@ -551,7 +509,7 @@ static int hist_sync(struct ns *ns, struct caller *c, struct node *dir)
 	else if (!S_ISDIR(dir->mode) || dir->detached)
 		rc = 1;
 	else
-		rc = where_of(dir, &w);
+		rc = hist_where(dir, &w);
 	pthread_rwlock_unlock(&ns->tree);
 	if (rc)
 		return rc > 0 ? 0 : rc;
@@ -566,7 +524,7 @@ static int hist_sync(struct ns *ns, struct caller *c, struct node *dir)
 					   .mode = S_IFDIR | 0555,
 					   .id = head, .dynamic = 1 };
 
-			rc = commit_time(l.h, w.vol, &head, &f.when);
+			rc = hist_commit_time(l.h, w.vol, &head, &f.when);
 			if (!rc)
 				rc = listing_add(&l, "HEAD", &f);
 		}
@@ -603,245 +561,6 @@ static int hist_sync(struct ns *ns, struct caller *c, struct node *dir)
 	}
 	listing_release(&l);
 	return rc;
-}
-
-/* --- generated files ------------------------------------------------------------ */
-
-static int putf(struct buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static int putf(struct buf *b, const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-	int k;
-
-	va_start(ap, fmt);
-	k = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (k < 0)
-		return -EINVAL;
-	return buf_append(b, line, (size_t)k < sizeof(line) ? (size_t)k :
-				   sizeof(line) - 1);
-}
-
-static void when_str(int64_t t, char *out, size_t cap)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (!localtime_r(&tt, &tm) || !strftime(out, cap, "%Y-%m-%d %H:%M:%S %z",
-						  &tm))
-		snprintf(out, cap, "@%lld", (long long)t);
-}
-
-static int log_commit(void *arg, const struct history_commit *c)
-{
-	struct buf *b = arg;
-	char when[40];
-	int rc;
-
-	when_str(c->time, when, sizeof(when));
-	rc = putf(b, "%s %s %s <%s>: %s\n", c->short_hex, when, c->author,
-		  c->email, c->summary);
-	for (size_t i = 0; !rc && i < c->nfiles; i++) {
-		const struct history_file *f = &c->files[i];
-
-		if (f->from)
-			rc = putf(b, "    %c %s -> %s\n", f->status, f->from,
-				  f->path);
-		else
-			rc = putf(b, "    %c %s\n", f->status, f->path);
-	}
-	return rc;
-}
-
-/* log: the newest LOG_MAX commits, and where the rest is. */
-static int render_log(struct ns *ns, const char *vol, struct buf *b)
-{
-	uint64_t n = 0;
-	int rc = history_count(ns->history, vol, &n);
-
-	if (rc == -ENOENT || (!rc && n == 0))
-		return putf(b, "no commits yet: every change under skills/ "
-			    "and workflows/ becomes one\n");
-	if (!rc)
-		rc = history_log(ns->history, vol, 0, LOG_MAX, HISTORY_FILES,
-				 log_commit, b);
-	if (!rc && n > LOG_MAX)
-		rc = putf(b, "(and %llu older commits: git --git-dir=%s/"
-			  "history/%s.git log)\n",
-			  (unsigned long long)(n - LOG_MAX),
-			  ns->cfg->state_dir, vol);
-	return rc;
-}
-
-static int file_commit(void *arg, const struct history_commit *c)
-{
-	struct buf *b = arg;
-	char when[40];
-
-	when_str(c->time, when, sizeof(when));
-	return putf(b, "%s %s %s <%s>: %s\n", c->short_hex, when, c->author,
-		    c->email, c->summary);
-}
-
-static int render_file_log(struct ns *ns, const char *vol, const char *path,
-			   struct buf *b)
-{
-	uint64_t cursor = HISTORY_NEWEST;
-	int rc = history_file_log(ns->history, vol, path, &cursor,
-				  FILE_LOG_MAX, FILE_LOG_BUDGET, 0,
-				  file_commit, b);
-
-	if (!rc && cursor != 0 && cursor != HISTORY_NEWEST)
-		rc = putf(b, "(older versions not looked at: git "
-			  "--git-dir=%s/history/%s.git log -- %s)\n",
-			  ns->cfg->state_dir, vol, path);
-	return rc == -ENOENT ? 0 : rc;
-}
-
-static int render_error(struct ns *ns, const char *vol, struct buf *b)
-{
-	char msg[1024];
-	size_t k = history_error(ns->history, vol, msg, sizeof(msg));
-	int rc = 0;
-
-	if (k)
-		rc = putf(b, "%s\n", msg);
-	k = history_error(ns->history, NULL, msg, sizeof(msg));
-	if (!rc && k)
-		rc = putf(b, "%s\n", msg);
-	return rc;
-}
-
-/* The content of a generated file or of a file at a commit (no tree
- * lock held). */
-static int render(struct ns *ns, int sub, const struct where *w,
-		  struct buf *b)
-{
-	if (!ns->history)
-		return putf(b, "history is off\n");
-	switch (sub) {
-	case HIST_LOG:
-		return render_log(ns, w->vol, b);
-	case HIST_ERROR:
-		return render_error(ns, w->vol, b);
-	case HIST_FILELOG:
-		return render_file_log(ns, w->vol, w->path, b);
-	case HIST_FILE:
-		return history_read(ns->history, w->vol, &w->id, w->path, b);
-	default:
-		return -EISDIR;
-	}
-}
-
-/* log and file/<path> are kept as made for the current HEAD: a stat and
- * the open that follows it make them once. n->mu held. */
-static struct hist_cache *cached(struct ns *ns, struct node *n,
-				 const struct where *w)
-{
-	struct hist_cache *hc = n->priv;
-	struct history_id head;
-
-	if (n->sub != HIST_LOG && n->sub != HIST_FILELOG)
-		return NULL;
-	if (!hc) {
-		hc = calloc(1, sizeof(*hc));
-		if (!hc)
-			return NULL;
-		buf_init(&hc->text, (size_t)ns->cfg->max_file_size);
-		n->priv = hc;
-	}
-	if (!ns->history ||
-	    history_resolve(ns->history, w->vol, "HEAD", &head))
-		memset(&head, 0, sizeof(head));
-	if (hc->valid && !memcmp(&head, &hc->head, sizeof(head)))
-		return hc;
-	buf_resize(&hc->text, 0);
-	hc->valid = render(ns, n->sub, w, &hc->text) == 0;
-	hc->head = head;
-	return hc->valid ? hc : NULL;
-}
-
-static int hist_open(struct ns *ns, struct caller *c, struct node *n,
-		     int flags, struct ns_file **out, int *keep_cache)
-{
-	struct hist_cache *hc;
-	struct buf *b;
-	struct where w;
-	int rc = 0;
-
-	*keep_cache = n->sub == HIST_FILE;
-	pthread_rwlock_rdlock(&ns->tree);
-	if (!node_visible(ns, c, n))
-		rc = -ENOENT;
-	else if (S_ISDIR(n->mode))
-		rc = -EISDIR;
-	else if (file_wants_write(flags))
-		rc = -EROFS;
-	else
-		rc = where_of(n, &w);
-	pthread_rwlock_unlock(&ns->tree);
-	if (rc)
-		return rc;
-	b = malloc(sizeof(*b));
-	if (!b)
-		return -ENOMEM;
-	buf_init(b, (size_t)ns->cfg->max_file_size);
-	if (n->sub == HIST_LOG || n->sub == HIST_FILELOG) {
-		pthread_rwlock_rdlock(&ns->tree);
-		pthread_mutex_lock(&n->mu);
-		hc = cached(ns, n, &w);
-		rc = hc ? buf_append(b, hc->text.data ? hc->text.data : "",
-				     hc->text.len) : -EIO;
-		pthread_mutex_unlock(&n->mu);
-		pthread_rwlock_unlock(&ns->tree);
-	} else {
-		rc = render(ns, n->sub, &w, b);	/* no lock: git work */
-	}
-	if (!rc) {
-		pthread_rwlock_rdlock(&ns->tree);
-		pthread_mutex_lock(&n->mu);
-		rc = file_handle_new(n, c, flags, out);
-		pthread_mutex_unlock(&n->mu);
-		pthread_rwlock_unlock(&ns->tree);
-	}
-	if (rc) {
-		buf_release(b);
-		free(b);
-		return rc;
-	}
-	ns_snap_set(*out, b);
-	return 0;
-}
-
-/* Read-only: no write bits for anyone; generated files their size (the
- * tree and n->mu are held). */
-static void hist_stat(struct ns *ns, struct caller *c, struct node *n,
-		      struct stat *st)
-{
-	struct hist_cache *hc;
-	struct where w;
-	struct buf b;
-
-	(void)c;
-	st->st_mode &= ~(mode_t)0222;
-	if (n->sub == HIST_ERROR && where_of(n, &w) == 0) {
-		buf_init(&b, 0);
-		if (render(ns, n->sub, &w, &b) == 0)
-			st->st_size = (off_t)b.len;
-		buf_release(&b);
-	} else if ((n->sub == HIST_LOG || n->sub == HIST_FILELOG) &&
-		   where_of(n, &w) == 0 && (hc = cached(ns, n, &w))) {
-		st->st_size = (off_t)hc->text.len;
-	}
-	st->st_blocks = (st->st_size + 511) / 512;
-}
-
-static int hist_direct_io(const struct ns_file *f)
-{
-	return f->node->sub != HIST_FILE;
 }
 
 /* Any change: EROFS, once the caller may see the place at all. */
