@@ -8,7 +8,7 @@ BINDIR    := $(PREFIX)/bin
 DATADIR   := $(PREFIX)/share/llmunix
 MANDIR    := $(PREFIX)/share/man
 CC        ?= cc
-PKGS      := fuse3 yaml-0.1 md4c jansson nettle libgit2
+PKGS      := fuse3 yaml-0.1 md4c jansson nettle libgit2 libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -86,10 +86,17 @@ $(GLTF_VALIDATOR):
 	npm install --prefix build/npm --no-audit --no-fund --loglevel=error \
 	    gltf-validator@2.0.0-dev.3.10
 
+# s3rver, the S3 server the tests of storage = s3 run against (npm).
+S3RVER := build/npm/node_modules/s3rver/package.json
+$(S3RVER):
+	@command -v npm >/dev/null || scripts/install-deps
+	npm install --prefix build/npm --no-audit --no-fund --loglevel=error \
+	    s3rver@3.7.1
+
 check: deps
 	@$(MAKE) --no-print-directory check-run
 
-check-run: llmunixfs build/asan/llmunixfs $(UNIT_BIN) $(TEST_TOOLS) $(GLTF_VALIDATOR)
+check-run: llmunixfs build/asan/llmunixfs $(UNIT_BIN) $(TEST_TOOLS) $(GLTF_VALIDATOR) $(S3RVER)
 	LLMUNIXFS=$(CURDIR)/build/asan/llmunixfs tests/run
 
 build/tests/%: scripts/%.c

@@ -1,7 +1,7 @@
 /* fs/main.c: start-up of llmunixfs: options, configuration, the mount, the
  * request loop and a clean exit on SIGTERM, SIGINT or unmount. */
 #include "core/history/history.h"
-#include "core/store/blob_local.h"
+#include "core/store/store.h"
 #include "core/util/config.h"
 #include "core/run/engine.h"
 #include "core/runner/runner.h"
@@ -177,9 +177,11 @@ static int serve(struct fuse_args *args, struct fuse_cmdline_opts *opts,
 		log_err("reading the account database: %s", strerror(-rc));
 		goto out_session;
 	}
-	rc = blob_local_open(&blob, cfg->state_dir);
+	rc = store_open(&blob, cfg);
 	if (rc) {
-		if (rc != -EBUSY)	/* already said */
+		if (rc == -EACCES || rc == -ENOENT || rc == -EINVAL)
+			status = EXIT_USAGE;	/* fix the configuration */
+		else if (rc != -EBUSY && rc != -EIO)	/* already said */
 			log_err("state folder '%s': %s", cfg->state_dir,
 				strerror(-rc));
 		goto out_session;

@@ -7,6 +7,12 @@
 # Environment:
 #   LLMUNIXFS   daemon binary (default: ./llmunixfs at the top of the tree)
 #   T_KEEP=1    keep the temporary folder for inspection
+#   LLMUNIX_STORAGE=s3   mount on an S3 bucket instead of the local store:
+#               lfs_mount starts s3rver (npm, under build/npm) on a free
+#               loopback port, once per test file, and gives each state
+#               folder a bucket of its own, so a new state is a new store
+#               as it is with local storage. $S3_CONF_EXTRA: more lines
+#               for the configuration (they win over the ones before).
 
 T_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LLMUNIXFS=${LLMUNIXFS:-$T_TOP/llmunixfs}
@@ -16,6 +22,11 @@ T_FAIL=0
 T_PID=
 MNT=
 STATE=
+LLMUNIX_STORAGE=${LLMUNIX_STORAGE:-local}
+S3RVER=${S3RVER:-$T_TOP/build/npm/node_modules/.bin/s3rver}
+S3_PID=
+S3_PORT=
+S3_KEY=S3RVER	# s3rver's own account; no real secret
 
 t_begin()
 {
@@ -31,6 +42,7 @@ t_begin()
 t_cleanup()
 {
 	lfs_umount >/dev/null 2>&1
+	s3_stop
 	if [ "${T_KEEP:-0}" = 1 ]; then
 		echo "# kept $T_TMP"
 	else
@@ -147,14 +159,120 @@ lfs_config()
 	} >"$T_TMP/llmunix.conf"
 }
 
+# lfs_local_store: whether the mount uses the local store (tests of its
+# on-disk layout run only then; t-s3.sh checks the bucket's).
+lfs_local_store() { [ "$LLMUNIX_STORAGE" = local ]; }
+
+# lfs_long_names: whether the store takes 255-byte names. s3rver keeps an
+# object as a file KEY._S3rver_metadata.json, so a name over 233 bytes
+# makes it fail (and exit); S3 itself takes keys of 1,024 bytes.
+lfs_long_names()
+{
+	lfs_local_store && return 0
+	echo "# skip: 255-byte names (s3rver cannot hold them)"
+	return 1
+}
+
+# --- S3 (LLMUNIX_STORAGE=s3, and t-s3*.sh) -----------------------------------
+
+# s3_free_port: a TCP port nobody listens on.
+s3_free_port()
+{
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# s3_start: s3rver on a free loopback port with its data in $T_TMP/s3data.
+# Its multi-page listings need the legacy OpenSSL provider on node 20. It
+# also answers virtual-host requests to BUCKET.s3.localhost:PORT.
+s3_start()
+{
+	[ -n "$S3_PID" ] && return 0
+	[ -x "$S3RVER" ] || { echo "# no $S3RVER (make check installs it)"; return 1; }
+	S3_PORT=$(s3_free_port)
+	mkdir -p "$T_TMP/s3data"
+	NODE_OPTIONS=--openssl-legacy-provider "$S3RVER" -d "$T_TMP/s3data" \
+		-a 127.0.0.1 -p "$S3_PORT" --service-endpoint localhost --silent \
+		>>"$T_TMP/s3rver.log" 2>&1 &
+	S3_PID=$!
+	local i
+	for i in $(seq 1 100); do
+		curl -s -o /dev/null "http://127.0.0.1:$S3_PORT/" && return 0
+		sleep 0.1
+	done
+	echo "# s3rver did not start:"
+	sed 's/^/#   /' "$T_TMP/s3rver.log" | tail -n 5
+	return 1
+}
+
+s3_stop()
+{
+	[ -n "$S3_PID" ] || return 0
+	kill "$S3_PID" 2>/dev/null
+	wait "$S3_PID" 2>/dev/null
+	S3_PID=
+}
+
+# s3_req METHOD PATH [FILE [HEADER...]]: a signed request to s3rver (PATH
+# is "bucket/key?query", FILE the body or ""); prints the body (the
+# headers for HEAD), fails on a status >= 400.
+s3_req()
+{
+	local m=$1 path=$2 f=${3:-} sha
+	shift 3 2>/dev/null || shift $#
+	local hdr=()
+	for h in "$@"; do hdr+=(-H "$h"); done
+	if [ -n "$f" ]; then
+		sha=$(sha256sum <"$f" | cut -d' ' -f1)
+		hdr+=(--data-binary "@$f")
+	else
+		sha=$(printf '' | sha256sum | cut -d' ' -f1)
+	fi
+	[ "$m" = HEAD ] && hdr+=(-I) || hdr+=(-X "$m")
+	curl -sf --aws-sigv4 aws:amz:us-east-1:s3 \
+		--user "$S3_KEY:$S3_KEY" -H "x-amz-content-sha256: $sha" \
+		"${hdr[@]}" "http://127.0.0.1:$S3_PORT/$path"
+}
+
+# s3_bucket_of [STATE]: the bucket of a state folder (made on first use);
+# $S3_BUCKET, when set, for every state folder.
+s3_bucket_of()
+{
+	local b=${S3_BUCKET:-}
+	[ -n "$b" ] || b=t$(printf '%s' "${1:-$STATE}" | sha256sum | cut -c1-16)
+	s3_req PUT "$b" >/dev/null 2>&1 || true
+	echo "$b"
+}
+
+# lfs_stored KEY: the content the store holds at KEY ("volumes/...").
+lfs_stored()
+{
+	if lfs_local_store; then
+		cat "$STATE/blobs/$1"
+	else
+		s3_req GET "$(s3_bucket_of)/$1" ""
+	fi
+}
+
 # lfs_mount [-o OPTS]: start the daemon in the foreground (background job)
 # on $MNT with state $STATE, and wait until the mount answers.
 lfs_mount()
 {
 	[ -f "$T_TMP/llmunix.conf" ] || lfs_config
-	local extra=
+	local extra= conf=$T_TMP/llmunix.conf
 	[ "${1:-}" = -o ] && extra=,$2
-	"$LLMUNIXFS" -f -o "config=$T_TMP/llmunix.conf,state=$STATE,system_skills=${SYSTEM_SKILLS:-$T_TOP/skills}$extra" \
+	if ! lfs_local_store; then
+		s3_start || return 1
+		conf=$T_TMP/llmunix-s3.conf
+		{
+			cat "$T_TMP/llmunix.conf"
+			echo "storage = s3"
+			echo "s3_endpoint = http://127.0.0.1:$S3_PORT"
+			echo "s3_bucket = $(s3_bucket_of)"
+			printf '%s\n' "${S3_CONF_EXTRA:-}"
+		} >"$conf"
+	fi
+	AWS_ACCESS_KEY_ID=$S3_KEY AWS_SECRET_ACCESS_KEY=$S3_KEY \
+	"$LLMUNIXFS" -f -o "config=$conf,state=$STATE,system_skills=${SYSTEM_SKILLS:-$T_TOP/skills}$extra" \
 		"$MNT" >>"$T_TMP/daemon.log" 2>&1 &
 	T_PID=$!
 	local i

@@ -1,5 +1,7 @@
 /* core/store/blob.h: the blob store interface, one table of operations per
- * backend ("local" here; S3 and Vercel Blob plug in the same way).
+ * backend: "local" (a folder), "s3" (blob_s3.h); Vercel Blob plugs in
+ * the same way, and blob_cache.h wraps a remote one with a local copy of
+ * what was read.
  *
  * Keys are '/'-separated paths such as "volumes/user/alice/skills/x.md"
  * (DESIGN.md section 8). Objects are regular files, or symbolic links
@@ -102,6 +104,12 @@ struct blob_ops {
 	/* Make `key`'s content durable. */
 	int (*sync)(struct blob *b, const char *key);
 	int (*statfs)(struct blob *b, struct statvfs *out);
+	/* Optional (NULL in local): the version (ETag) of `key` as this
+	 * backend last saw it, without asking the server: after a list(), a
+	 * put() or a get(). Returns 0, -ENOENT (unknown) or -ERANGE. A
+	 * cache of contents keys its copies by it (blob_cache.h). */
+	int (*version)(struct blob *b, const char *key, char *out,
+		       size_t cap);
 	void (*free)(struct blob *b);
 };
 

@@ -1,5 +1,6 @@
 /* core/store/blob_local.c: blob store in a local folder, see blob_local.h. */
 #include "core/store/blob_local.h"
+#include "core/store/state_lock.h"
 #include "core/util/log.h"
 
 #include <dirent.h>
@@ -802,27 +803,6 @@ static void clean_tmp(const char *tmp)
 	closedir(d);
 }
 
-/* One daemon per state folder: two would overwrite each other's view. */
-static int lock_state(struct blob_local *l, const char *state_dir)
-{
-	char path[PATH_MAX];
-
-	if (snprintf(path, sizeof(path), "%s/lock", state_dir) >=
-	    (int)sizeof(path))
-		return -ENAMETOOLONG;
-	l->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (l->lock_fd < 0)
-		return -errno;
-	if (flock(l->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno != EWOULDBLOCK)
-			return -errno;
-		log_err("state folder '%s' is in use by another llmunixfs "
-			"(unmount it first)", state_dir);
-		return -EBUSY;
-	}
-	return 0;
-}
-
 int blob_local_open(struct blob **out, const char *state_dir)
 {
 	struct blob_local *l = calloc(1, sizeof(*l));
@@ -849,7 +829,7 @@ int blob_local_open(struct blob **out, const char *state_dir)
 		log_err("state folder '%s': %s", state_dir, strerror(-rc));
 		goto out_free;
 	}
-	rc = lock_state(l, state_dir);
+	rc = state_lock(state_dir, &l->lock_fd);
 	if (rc)
 		goto out_free;
 	l->root_fd = open(l->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -53,12 +53,18 @@ int config_init(struct config *c)
 	c->state_dir = strdup(path);
 	c->system_skills = strdup(LLMUNIX_DATADIR "/skills");
 	c->storage = strdup("local");
+	c->s3_region = strdup("us-east-1");
+	c->s3_path_style = -1;
+	c->store_timeout = 5;
+	c->store_connect_timeout = 2;
+	c->cache_size = (uint64_t)256 << 20;
 	c->entry_timeout = 1.0;
 	c->attr_timeout = 0.0;
 	c->max_file_size = (uint64_t)64 << 20;
 	c->log_level = LOG_LVL_INFO;
 	config_default_limits(c);
-	if (!c->state_dir || !c->system_skills || !c->storage)
+	if (!c->state_dir || !c->system_skills || !c->storage ||
+	    !c->s3_region)
 		return -ENOMEM;
 	return 0;
 }
@@ -75,6 +81,9 @@ void config_release(struct config *c)
 	free(c->state_dir);
 	free(c->system_skills);
 	free(c->storage);
+	free(c->s3_endpoint);
+	free(c->s3_bucket);
+	free(c->s3_region);
 	free(c->admin_group);
 	free_list(c->teams, &c->nteams);
 	free_list(c->users, &c->nusers);
@@ -283,6 +292,84 @@ static int set_limit(struct config *c, const char *key, const char *value,
 	return 0;
 }
 
+/* "http://host:port" or "https://host", without spaces or a query. */
+static int set_url(char **dst, const char *key, const char *value,
+		   const char *where, char *err, size_t errlen)
+{
+	const char *host = strstr(value, "://");
+
+	if (!host || (strncmp(value, "http://", 7) &&
+		      strncmp(value, "https://", 8)) || !host[3] ||
+	    host[3] == '/' || strpbrk(value, " \t?#@")) {
+		snprintf(err, errlen, "%s: %s: '%s' is not an http:// or "
+			 "https:// URL of a server", where, key, value);
+		return -EINVAL;
+	}
+	return set_string(dst, value);
+}
+
+/* A bucket name as S3 allows it: 3 to 63 of a-z 0-9 . - */
+static int set_bucket(struct config *c, const char *value, const char *where,
+		      char *err, size_t errlen)
+{
+	size_t n = strlen(value);
+
+	for (const char *p = value; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		      *p == '.' || *p == '-'))
+			n = 0;
+	if (n < 3 || n > 63) {
+		snprintf(err, errlen, "%s: s3_bucket: '%s' is not a bucket "
+			 "name (3 to 63 of a-z, 0-9, '.' and '-')", where,
+			 value);
+		return -EINVAL;
+	}
+	return set_string(&c->s3_bucket, value);
+}
+
+/* The keys of the remote stores. */
+static int set_remote(struct config *c, const char *key, const char *value,
+		      const char *where, char *err, size_t errlen, int *found)
+{
+	*found = 1;
+	if (strcmp(key, "s3_endpoint") == 0)
+		return set_url(&c->s3_endpoint, key, value, where, err,
+			       errlen);
+	if (strcmp(key, "s3_bucket") == 0)
+		return set_bucket(c, value, where, err, errlen);
+	if (strcmp(key, "s3_region") == 0) {
+		size_t n = strspn(value, "abcdefghijklmnopqrstuvwxyz0123456789-");
+
+		if (!*value || value[n] || n > 32) {
+			snprintf(err, errlen, "%s: s3_region: '%s' is not a "
+				 "region name (such as us-east-1)", where,
+				 value);
+			return -EINVAL;
+		}
+		return set_string(&c->s3_region, value);
+	}
+	if (strcmp(key, "s3_path_style") == 0) {
+		if (strcmp(value, "auto") == 0) {
+			c->s3_path_style = -1;
+			return 0;
+		}
+		return parse_bool(&c->s3_path_style, key, value, where, err,
+				  errlen);
+	}
+	if (strcmp(key, "store_timeout") == 0 ||
+	    strcmp(key, "store_connect_timeout") == 0) {
+		double *dst = key[6] == 't' ? &c->store_timeout :
+					      &c->store_connect_timeout;
+
+		return parse_count(dst, key, value, 600, where, err, errlen);
+	}
+	if (strcmp(key, "cache_size") == 0)
+		return parse_size(&c->cache_size, key, value, where, err,
+				  errlen);
+	*found = 0;
+	return 0;
+}
+
 /* A whole number of MiB, 0 (no limit) to 1 TiB. */
 static int parse_mb(uint64_t *out, const char *key, const char *value,
 		    const char *where, char *err, size_t errlen)
@@ -344,12 +431,21 @@ int config_set(struct config *c, const char *key, const char *value,
 		return set_string(&c->admin_group, value);
 	}
 	if (strcmp(key, "storage") == 0) {
-		if (strcmp(value, "local") != 0) {
+		if (strcmp(value, "local") != 0 && strcmp(value, "s3") != 0) {
 			snprintf(err, errlen, "%s: storage: unknown backend "
-				 "'%s' (this build has: local)", where, value);
+				 "'%s' (this build has: local, s3)", where,
+				 value);
 			return -EINVAL;
 		}
 		return set_string(&c->storage, value);
+	}
+	if (strncmp(key, "s3_", 3) == 0 || strncmp(key, "store_", 6) == 0 ||
+	    strcmp(key, "cache_size") == 0) {
+		int found, rc = set_remote(c, key, value, where, err, errlen,
+					   &found);
+
+		if (found)
+			return rc;
 	}
 	if (strcmp(key, "state") == 0 || strcmp(key, "system_skills") == 0) {
 		if (value[0] != '/') {
@@ -414,7 +510,9 @@ int config_set(struct config *c, const char *key, const char *value,
 			return rc;
 	}
 	snprintf(err, errlen, "%s: unknown key '%s' (expected teams, "
-		 "admin_group, users, storage, state, system_skills, "
+		 "admin_group, users, storage, s3_endpoint, s3_bucket, "
+		 "s3_region, s3_path_style, store_timeout, "
+		 "store_connect_timeout, cache_size, state, system_skills, "
 		 "entry_timeout, attr_timeout, max_file_size, log_level, "
 		 "jobs, network, node_cgroup, history, history_quiet_ms, "
 		 "limit_<limit>, max_<limit>, "

@@ -5,7 +5,14 @@
  *   admin_group = llmadmin    members are admins (uid 0 always is)
  *   users = a, b              accounts outside the login uid range that
  *                             also get a user volume
- *   storage = local           blob backend (only "local" in this build)
+ *   storage = local           blob backend: local or s3
+ *   s3_endpoint = URL         S3-compatible server (default AWS's for
+ *                             s3_region), s3_bucket, s3_region
+ *                             (us-east-1), s3_path_style = auto|yes|no
+ *   store_timeout = 5         seconds one request to a remote store may
+ *                             take; a retry at most doubles it
+ *   store_connect_timeout = 2 seconds to connect to it
+ *   cache_size = 256M         content of a remote store kept in STATE
  *   state = DIR               where everything is stored
  *   system_skills = DIR       seed of the system volume (first mount only)
  *   entry_timeout = 1.0       seconds the kernel may cache names
@@ -51,6 +58,13 @@ struct config {
 	char *state_dir;
 	char *system_skills;
 	char *storage;
+	char *s3_endpoint;		/* NULL: AWS's, for s3_region */
+	char *s3_bucket;
+	char *s3_region;
+	int s3_path_style;		/* 1 yes, 0 no, -1 auto */
+	double store_timeout;
+	double store_connect_timeout;
+	uint64_t cache_size;
 	char *admin_group;		/* NULL: root is the only admin */
 	char *teams[CONFIG_MAX_LIST];
 	size_t nteams;

@@ -204,8 +204,20 @@ static void test_errors(void)
 					    "useradd", NULL });
 	expect_error("invalid team name", "teams = bad name!\n", 1,
 		     (const char *const[]){ "teams", "'bad name!'", NULL });
-	expect_error("unknown storage", "storage = s3\n", 1,
-		     (const char *const[]){ "storage", "'s3'", NULL });
+	expect_error("unknown storage", "storage = vercel\n", 1,
+		     (const char *const[]){ "storage", "'vercel'", "s3",
+					    NULL });
+	expect_error("endpoint not a URL", "s3_endpoint = 127.0.0.1:9000\n",
+		     1, (const char *const[]){ "s3_endpoint", "http://",
+					       NULL });
+	expect_error("bucket with capitals", "s3_bucket = My_Bucket\n", 1,
+		     (const char *const[]){ "s3_bucket", "'My_Bucket'",
+					    NULL });
+	expect_error("path style", "s3_path_style = sometimes\n", 1,
+		     (const char *const[]){ "s3_path_style", "yes or no",
+					    NULL });
+	expect_error("timeout zero", "store_timeout = 0\n", 1,
+		     (const char *const[]){ "store_timeout", "'0'", NULL });
 	expect_error("relative state", "state = var/lib\n", 1,
 		     (const char *const[]){ "state", "absolute", NULL });
 	expect_error("jobs zero", "jobs = 0\n", 1,
@@ -361,6 +373,25 @@ static void test_set(void)
 	set_bad(&c, "admin_group", "nosuchgroup-llmunix");
 	set_bad(&c, "storage", "vercel");
 	set_ok(&c, "storage", "local");
+	CHECK(c.s3_endpoint == NULL && strcmp(c.s3_region, "us-east-1") == 0 &&
+	      c.s3_path_style == -1 && c.store_timeout == 5 &&
+	      c.cache_size == (uint64_t)256 << 20,
+	      "S3 defaults: AWS's endpoint, us-east-1, path style auto, "
+	      "5 s, a 256M cache");
+	set_ok(&c, "storage", "s3");
+	set_ok(&c, "s3_endpoint", "http://127.0.0.1:4568");
+	set_ok(&c, "s3_bucket", "skills.team-1");
+	set_ok(&c, "s3_region", "eu-west-3");
+	set_ok(&c, "s3_path_style", "no");
+	set_ok(&c, "store_timeout", "2.5");
+	set_ok(&c, "cache_size", "1G");
+	CHECK(!strcmp(c.storage, "s3") && !strcmp(c.s3_bucket, "skills.team-1")
+	      && !strcmp(c.s3_endpoint, "http://127.0.0.1:4568") &&
+	      c.s3_path_style == 0 && c.store_timeout == 2.5 &&
+	      c.cache_size == (uint64_t)1 << 30, "the S3 keys are kept");
+	set_bad(&c, "s3_endpoint", "http://user:pw@host");
+	set_bad(&c, "s3_bucket", "ab");
+	set_bad(&c, "s3_region", "us east");
 	config_release(&c);
 }
 
