@@ -138,7 +138,7 @@ static int get(struct blob *c, const char *key, char *out, size_t cap)
 int main(void)
 {
 	char dir[] = "/tmp/unit-blob-cache.XXXXXX", sub[256], got[64];
-	struct blob_meta m = { S_IFREG | 0644, 0, 0, { 0, 0 }, 0 };
+	struct blob_meta m = { .mode = S_IFREG | 0644 };
 	struct fake *f = calloc(1, sizeof(*f));
 	struct blob *c;
 	char big[3000];
