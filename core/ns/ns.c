@@ -109,6 +109,8 @@ int ns_refuse(struct ns *ns, struct caller *c, struct node *n, int dir)
 		rc = -ENOENT;
 	else if (dir && !S_ISDIR(n->mode))
 		rc = -ENOTDIR;
+	else if (n->ops->flags & PROV_RDONLY)
+		rc = -EROFS;
 	else
 		rc = r & ACL_W ? -EPERM : -EACCES;
 	pthread_rwlock_unlock(&ns->tree);

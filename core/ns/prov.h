@@ -40,6 +40,8 @@
 #define PROV_PRIVATE	(1u << 0)	/* the owner's only (sessions/, run/) */
 #define PROV_NOCACHE	(1u << 1)	/* names come and go behind the
 					 * kernel's back: never cached */
+#define PROV_RDONLY	(1u << 2)	/* a read-only view: every change
+					 * it leaves out is EROFS */
 
 struct prov_ops {
 	const char *name;

@@ -308,74 +308,13 @@ static int agent_direct_io(const struct ns_file *f)
 	return 1;
 }
 
-static int rofs(struct ns *ns, struct caller *c, struct node *n)
-{
-	(void)ns, (void)c, (void)n;
-	return -EROFS;
-}
-
-static int agent_create(struct ns *ns, struct caller *c, struct node *dir,
-			const char *name, mode_t mode, int flags,
-			struct node **out, struct stat *st,
-			struct ns_file **fout)
-{
-	(void)name, (void)mode, (void)flags, (void)out, (void)st, (void)fout;
-	return rofs(ns, c, dir);
-}
-
-static int agent_mkdir(struct ns *ns, struct caller *c, struct node *dir,
-		       const char *name, mode_t mode, struct node **out,
-		       struct stat *st)
-{
-	(void)name, (void)mode, (void)out, (void)st;
-	return rofs(ns, c, dir);
-}
-
-static int agent_symlink(struct ns *ns, struct caller *c, struct node *dir,
-			 const char *name, const char *target,
-			 struct node **out, struct stat *st)
-{
-	(void)name, (void)target, (void)out, (void)st;
-	return rofs(ns, c, dir);
-}
-
-static int agent_remove(struct ns *ns, struct caller *c, struct node *dir,
-			const char *name)
-{
-	(void)name;
-	return rofs(ns, c, dir);
-}
-
-static int agent_rename(struct ns *ns, struct caller *c, struct node *dir,
-			const char *name, struct node *newdir,
-			const char *newname, unsigned flags)
-{
-	(void)name, (void)newdir, (void)newname, (void)flags;
-	return rofs(ns, c, dir);
-}
-
-static int agent_setattr(struct ns *ns, struct caller *c, struct node *n,
-			 struct ns_file *f, const struct stat *want,
-			 unsigned what, struct stat *st)
-{
-	(void)f, (void)want, (void)what, (void)st;
-	return rofs(ns, c, n);
-}
-
 const struct prov_ops agent_prov = {
 	.name = "agent",
-	.flags = PROV_NOCACHE,
+	.flags = PROV_NOCACHE | PROV_RDONLY,
 	.lookup = agent_lookup,
 	.sync = agent_sync,
 	.list = agent_list,
-	.create = agent_create,
-	.mkdir = agent_mkdir,
-	.symlink = agent_symlink,
-	.unlink = agent_remove,
-	.rmdir = agent_remove,
-	.rename = agent_rename,
 	.stat = agent_stat,
-	.setattr = agent_setattr,
 	.open = agent_open,
 	.direct_io = agent_direct_io,
 	.read = ns_snap_read,

@@ -563,80 +563,6 @@ static int hist_sync(struct ns *ns, struct caller *c, struct node *dir)
 	return rc;
 }
 
-/* Any change: EROFS, once the caller may see the place at all. */
-static int rofs(struct ns *ns, struct caller *c, struct node *n)
-{
-	int rc;
-
-	pthread_rwlock_rdlock(&ns->tree);
-	rc = node_visible(ns, c, n) ? -EROFS : -ENOENT;
-	pthread_rwlock_unlock(&ns->tree);
-	return rc;
-}
-
-static int hist_create(struct ns *ns, struct caller *c, struct node *dir,
-		       const char *name, mode_t mode, int flags,
-		       struct node **out, struct stat *st,
-		       struct ns_file **fout)
-{
-	(void)name, (void)mode, (void)flags, (void)out, (void)st, (void)fout;
-	return rofs(ns, c, dir);
-}
-
-static int hist_mkdir(struct ns *ns, struct caller *c, struct node *dir,
-		      const char *name, mode_t mode, struct node **out,
-		      struct stat *st)
-{
-	(void)name, (void)mode, (void)out, (void)st;
-	return rofs(ns, c, dir);
-}
-
-static int hist_symlink(struct ns *ns, struct caller *c, struct node *dir,
-			const char *name, const char *target,
-			struct node **out, struct stat *st)
-{
-	(void)name, (void)target, (void)out, (void)st;
-	return rofs(ns, c, dir);
-}
-
-static int hist_remove(struct ns *ns, struct caller *c, struct node *dir,
-		       const char *name)
-{
-	(void)name;
-	return rofs(ns, c, dir);
-}
-
-static int hist_rename(struct ns *ns, struct caller *c, struct node *dir,
-		       const char *name, struct node *newdir,
-		       const char *newname, unsigned flags)
-{
-	(void)name, (void)newdir, (void)newname, (void)flags;
-	return rofs(ns, c, dir);
-}
-
-static int hist_setattr(struct ns *ns, struct caller *c, struct node *n,
-			struct ns_file *f, const struct stat *want,
-			unsigned what, struct stat *st)
-{
-	(void)f, (void)want, (void)what, (void)st;
-	return rofs(ns, c, n);
-}
-
-static int hist_setxattr(struct ns *ns, struct caller *c, struct node *n,
-			 const char *name, const char *value, size_t size,
-			 int flags)
-{
-	(void)name, (void)value, (void)size, (void)flags;
-	return rofs(ns, c, n);
-}
-
-static int hist_removexattr(struct ns *ns, struct caller *c, struct node *n,
-			    const char *name)
-{
-	(void)name;
-	return rofs(ns, c, n);
-}
-
 /* history/ and its fixed names, in every volume. */
 static int hist_volume_load(struct ns *ns, struct node *vol)
 {
@@ -663,20 +589,11 @@ static int hist_volume_load(struct ns *ns, struct node *vol)
 
 const struct prov_ops history_prov = {
 	.name = "history",
-	.flags = PROV_NOCACHE,
+	.flags = PROV_NOCACHE | PROV_RDONLY,
 	.lookup = hist_lookup,
 	.sync = hist_sync,
-	.create = hist_create,
-	.mkdir = hist_mkdir,
-	.symlink = hist_symlink,
-	.unlink = hist_remove,
-	.rmdir = hist_remove,
-	.rename = hist_rename,
 	.stat = hist_stat,
-	.setattr = hist_setattr,
 	.open = hist_open,
-	.setxattr = hist_setxattr,
-	.removexattr = hist_removexattr,
 	.volume_load = hist_volume_load,
 	.destroy = hist_destroy,
 	.direct_io = hist_direct_io,
