@@ -1,5 +1,6 @@
 /* fs/main.c: start-up of llmunixfs: options, configuration, the mount, the
  * request loop and a clean exit on SIGTERM, SIGINT or unmount. */
+#include "core/history/history.h"
 #include "core/llm/llm.h"
 #include "core/prov/session.h"
 #include "core/store/kv.h"
@@ -150,6 +151,23 @@ static int chat_open(const struct config *cfg, struct kv **kv,
 	return rc == -EINVAL ? EXIT_USAGE : 1;
 }
 
+/* The history's thread, after the fork of fuse_daemonize(). A history
+ * that cannot start is said and left off: files work without it. */
+static void start_history(const struct config *cfg, struct blob *blob,
+			  struct history_source **src, struct history **out)
+{
+	struct history_config hc = { .state_dir = cfg->state_dir,
+				     .quiet_ms = cfg->history_quiet_ms };
+	int rc = history_source_blob_new(src, blob);
+
+	if (!rc) {
+		hc.src = *src;
+		rc = history_open(out, &hc);
+	}
+	if (rc)
+		log_err("history is off: %s", strerror(-rc));
+}
+
 /* Everything after the options are known; returns the exit status. */
 static int serve(struct fuse_args *args, struct fuse_cmdline_opts *opts,
 		 struct config *cfg)
@@ -161,6 +179,8 @@ static int serve(struct fuse_args *args, struct fuse_cmdline_opts *opts,
 	struct engine *engine = NULL;
 	struct kv *kv = NULL;
 	struct llm *llm = NULL;
+	struct history *hist = NULL;
+	struct history_source *hsrc = NULL;
 	char desc[4096];
 	int rc, status = 1;
 
@@ -227,6 +247,9 @@ static int serve(struct fuse_args *args, struct fuse_cmdline_opts *opts,
 		goto out_signals;
 	}
 	ns_set_engine(fs.ns, engine);
+	if (cfg->history)
+		start_history(cfg, blob, &hsrc, &hist);
+	ns_set_history(fs.ns, hist);
 	rc = session_start(fs.ns, kv, llm, fs_wait_notify, &fs);
 	if (rc) {
 		log_err("starting the sessions: %s", strerror(-rc));
@@ -257,7 +280,10 @@ out_signals:
 	fuse_remove_signal_handlers(se);
 out_session:
 	fuse_session_destroy(se);
-	ns_free(fs.ns);
+	ns_free(fs.ns);	/* what it stores at exit goes to the history */
+	history_close(hist);
+	if (hsrc)
+		hsrc->ops->free(hsrc);
 	llm_free(llm);
 	kv_free(kv);
 	if (blob)

@@ -348,15 +348,15 @@ t_check_not "after alice's lookup, realpath -e as carol fails" \
 		setpriv --reuid=carol --regid=carol --init-groups realpath -e '$MNT/user/alice/skills/f'"
 
 # --- the fixed tree ------------------------------------------------------------
-t_eq "ls MOUNT" "catalog.json system team user " "$("$FSOP" -u eve ls "$MNT" | tr '\n' ' ')"
-t_eq "ls MOUNT/system" "catalog.json skills workflows " \
+t_eq "ls MOUNT" "agent-skills catalog.json system team user " "$("$FSOP" -u eve ls "$MNT" | tr '\n' ' ')"
+t_eq "ls MOUNT/system" "catalog.json history skills workflows " \
 	"$("$FSOP" -u eve ls "$MNT/system" | tr '\n' ' ')"
 t_eq "ls MOUNT/team" "eng research " "$("$FSOP" -u eve ls "$MNT/team" | tr '\n' ' ')"
-t_eq "ls MOUNT/team/eng" "catalog.json skills workflows " \
+t_eq "ls MOUNT/team/eng" "catalog.json history skills workflows " \
 	"$("$FSOP" -u eve ls "$MNT/team/eng" | tr '\n' ' ')"
-t_eq "ls MOUNT/user/alice as alice" "catalog.json run sessions skills workflows " \
+t_eq "ls MOUNT/user/alice as alice" "catalog.json history run sessions skills workflows " \
 	"$("$FSOP" -u alice ls "$MNT/user/alice" | tr '\n' ' ')"
-t_eq "ls MOUNT/user/alice as bob, her teammate: no run/, no sessions/" "catalog.json skills workflows " \
+t_eq "ls MOUNT/user/alice as bob, her teammate: no run/, no sessions/" "catalog.json history skills workflows " \
 	"$("$FSOP" -u bob ls "$MNT/user/alice" | tr '\n' ' ')"
 
 # Changing the fixed tree: "USER OP PATH [ARG] = EXPECTED" lines; EPERM for
@@ -393,7 +393,8 @@ root mkdir team/foo = EPERM
 root rmdir team/eng = EPERM
 root rmdir team/eng/skills = EPERM
 root mkdir user/alice/foo = EPERM
-root mkdir user/alice/history = EPERM
+root mkdir user/alice/history = EEXIST
+root mkdir user/alice/sessions2 = EPERM
 root rmdir user/alice/skills = EPERM
 root rmdir user/alice = EPERM
 root mkdir user/nosuchuser = EPERM
@@ -433,7 +434,7 @@ alice rename user/alice/skills user/alice/x EPERM
 root rename user/alice user/x EPERM
 eve rename system/skills system/x EACCES
 EOF
-t_eq "fixed tree still whole" "catalog.json skills workflows " \
+t_eq "fixed tree still whole" "catalog.json history skills workflows " \
 	"$("$FSOP" ls "$MNT/system" | tr '\n' ' ')"
 
 # --- stat tells each caller their own rights; test -w tells the truth ----------

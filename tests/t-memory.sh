@@ -20,7 +20,7 @@ lfs_mount || { t_fail "mount"; t_done; exit 1; }
 SK=$MNT/user/alice/skills
 X=$T_TMP/x
 mkdir -m 1777 "$X"
-rss_mb() { awk '/^VmRSS/ { print int($2 / 1024) }' "/proc/$T_PID/status"; }
+rss_mb() { awk '/^RssAnon/ { print int($2 / 1024) }' "/proc/$T_PID/status"; }
 base=$(rss_mb)
 echo "# daemon resident at start: $base MB"
 
@@ -60,7 +60,7 @@ t_eq "bob writes his own file meanwhile" 10485760 \
 	"$(as bob sh -c "head -c 10485760 /dev/zero > '$MNT/user/bob/skills/b.bin' && stat -c %s '$MNT/user/bob/skills/b.bin'" 2>&1)"
 wait $holder
 as alice sh -c "rm -f '$SK'/big*.bin"
-sleep 1
+sleep 3	# the history's quiet time and its commit, which reads the store
 after=$(rss_mb)
 echo "# after alice closed and removed them: $after MB resident"
 t_eq "memory is given back after close (within 64 MB of the start)" yes \
@@ -71,6 +71,7 @@ for i in 0 1 2 3 4 5 6 7; do
 	head -c 62914560 /dev/urandom > "$X/r$i.bin"
 	cp "$X/r$i.bin" "$SK/r$i.bin"
 done
+sleep 5	# the history commits them (reading each from the store) first
 before=$(rss_mb)
 as alice python3 - "$SK" "$X" <<'EOF' &
 import hashlib, os, sys, time

@@ -40,6 +40,7 @@ declare -A covered=(
 	["useradd -m -s /bin/bash alice"]="lfs_users (tests/lib.sh) makes these accounts and teams for every test"
 	["\$ getfattr -d -m user.skill volumes/system/skills/code/fibonacci.md"]="abridged values (...): tests/t-skill-xattr.sh checks each field"
 	["---"]="a skill file, not commands: tests/unit/test-skill.c parses the same fibonacci"
+	["\$ ln -s /path/to/volumes/agent-skills ~/.claude/skills      # or ~/.agents/skills"]="a link in a reader's home: tests/t-agent.sh links ~/.claude/skills and reads through it"
 )
 
 # The transcripts, in the README's order: the tour as alice, the VQE
@@ -50,6 +51,7 @@ transcript "\$ sed 's/\"bond_length\": 0.7414/\"bond_length\": 1.0/' run/vqe-h2/
 transcript "\$ sed 's/VQE convergence, H2/Convergence of VQE for H2/' run/vqe-h2/graph.json > run/retitled.json" alice user/alice
 transcript "\$ jq -r '.skills[].qualified_id' volumes/catalog.json" alice
 transcript '$ cd volumes/user/alice' alice
+transcript "\$ echo 'first' > volumes/user/alice/skills/note.md" alice
 transcript '$ cd volumes/user/alice/sessions' alice
 n=0
 while IFS= read -r b; do
@@ -92,7 +94,7 @@ while IFS= read -r b; do
 done < "$BLOCKS"
 
 t_eq "every transcript block is run" \
-	"$(jq -r 'select(.lang == "sh" and (.key | startswith("$ "))) | .key' "$BLOCKS" | grep -vc getfattr)" 7
+	"$(jq -r 'select(.lang == "sh" and (.key | startswith("$ "))) | .key' "$BLOCKS" | grep -vc 'getfattr\|agent-skills')" 8
 
 lfs_umount
 t_done

@@ -174,6 +174,12 @@ t_eq "the record lists it" "fibonacci fib-0002-1" \
 t_grep "the transcript shows the call and its result" 'tool `fibonacci`' \
 	"$(as alice cat "$S/fib/transcript.md")"
 
+# A stream recorded from the API's reference (tests/llm/), sent as it is.
+llm_script '[{"fixture": "anthropic-tool.sse", "bytes": 7}, {"echo_tool": true}]'
+ask alice fib "F(10), the recorded way"
+t_grep "a recorded tool-use stream runs its call: F(10) = 55" \
+	'the tool said: .*"value":"55"' "$(reply alice fib)"
+
 # The H2 Hamiltonian, a real numerical skill in the sandbox.
 llm_script '[{"tool": {"name": "hamiltonian-builder", "input": {"bond_length": 0.7414}}},
 	     {"echo_tool": true}]'
@@ -181,7 +187,7 @@ ask alice fib "Build the H2 Hamiltonian at 0.7414 Å."
 out=$(reply alice fib)
 t_grep "hamiltonian-builder ran as a tool: its FCI energy came back" \
 	'"exact_energy":-1\.137' "$out"
-t_eq "as run/fib-0004-1" "succeeded" "$(as alice cat "$U/run/fib-0004-1/status")"
+t_eq "as run/fib-0006-1" "succeeded" "$(as alice cat "$U/run/fib-0006-1/status")"
 
 # A tool call with bad inputs: the model is told why, nothing breaks.
 llm_script '[{"tool": {"name": "fibonacci", "input": {"m": 3}}}, {"echo_tool": true}]'
@@ -213,13 +219,13 @@ as alice cp "$T_TMP/slow.md" "$U/skills/slow.md"
 llm_script '[{"tool": {"name": "slow", "input": {}}}, {"echo_tool": true}]'
 ask alice fib "slow"
 for i in $(seq 1 100); do
-	[ "$(as alice cat "$U/run/fib-0010-1/status" 2>/dev/null)" = running ] && break
+	[ "$(as alice cat "$U/run/fib-0012-1/status" 2>/dev/null)" = running ] && break
 	sleep 0.1
 done
 as alice sh -c "echo cancel > '$S/fib/ctl'"
 t_grep "cancel during a tool call ends the answer" "(cancelled)" "$(reply alice fib)"
 for i in $(seq 1 50); do
-	st=$(as alice cat "$U/run/fib-0010-1/status" 2>/dev/null)
+	st=$(as alice cat "$U/run/fib-0012-1/status" 2>/dev/null)
 	[ "$st" = cancelled ] && break
 	sleep 0.1
 done
@@ -356,7 +362,7 @@ lfs_umount
 
 # --- bad input and limits ----------------------------------------------------
 lfs_config "llm_provider = anthropic" "llm_base_url = http://127.0.0.1:$LLM_PORT" \
-	"llm_idle_timeout = 2" "max_prompt = 1K" "llm_max_reply = 64"
+	"llm_idle_timeout = 2" "max_prompt = 1K" "llm_max_reply = 64" "llm_timeout = 4"
 LFS_ENV="ANTHROPIC_API_KEY=test-key"
 lfs_mount || exit 1
 llm_reset
@@ -376,6 +382,18 @@ t_grep "a reply over llm_max_reply is cut, saying so" \
 	'^error: the reply reached llm_max_reply (64 bytes) and was cut there' "$out"
 t_eq "what fitted is kept" "012345678901234567890123456789012345678901234567890123456789" \
 	"$(head -1 <<<"$out")"
+
+# A provider that streams on and on: llm_timeout ends the answer.
+llm_script '[{"text": "abcdefghijklmnopqrstuvwxyzabcdefghijklmn", "chunk": 1, "delay_ms": 250}]'
+start=$(date +%s.%N)
+ask alice lim "forever"
+out=$(reply alice lim)
+took=$(echo "$(date +%s.%N) - $start" | bc)
+t_grep "a stream that goes on past llm_timeout is ended, saying so" \
+	'^error: no complete answer within llm_timeout (4 s)' "$out"
+t_check "at the limit, not at the stream's end ($took s)" \
+	sh -c "[ \$(echo '$took < 6' | bc) = 1 ]"
+t_grep "keeping what came" '^abcdef' "$out"
 
 # rm -r of a session while it streams.
 llm_script '[{"text": "streaming on and on", "chunk": 2, "delay_ms": 300}]'

@@ -225,4 +225,9 @@ int hist_diff_files(git_repository *repo, git_tree *old, git_tree *new_tree,
 		    struct history_file **out, size_t *n);
 void hist_files_free(struct history_file *f, size_t n);
 
+/* history.c, for history_writer.c: free a group (its changes committed or
+ * not). history_writer.c: the background thread's body. */
+void hist_group_free(struct history *h, struct hist_group *g, int committed);
+void *hist_writer_main(void *arg);
+
 #endif

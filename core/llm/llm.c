@@ -262,6 +262,15 @@ int llm_emit(struct llm_parse *p, const char *s, size_t len)
 	return rc;
 }
 
+/* A server's words go into reply and error: no control characters (a
+ * terminal would obey them). */
+static void plain(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = ' ';
+}
+
 void llm_fail(struct llm_parse *p, int retryable, const char *fmt, ...)
 {
 	va_list ap;
@@ -273,6 +282,7 @@ void llm_fail(struct llm_parse *p, int retryable, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(p->out->err, sizeof(p->out->err), fmt, ap);
 	va_end(ap);
+	plain(p->out->err);
 }
 
 /* --- the client -------------------------------------------------------------- */
@@ -504,6 +514,8 @@ static int status_error(const struct llm *l, struct http_resp *resp,
 
 	l->proto->error(resp->body.data, resp->body.len, type, sizeof(type),
 			msg, sizeof(msg));
+	plain(type);
+	plain(msg);
 	*retry = 0;
 	*wait = -1;
 	if (http_header(resp, "retry-after", ra, sizeof(ra)) == 0)
@@ -671,7 +683,12 @@ int llm_chat(struct llm *l, const struct llm_request *req,
 				 wait);
 			break;
 		}
-		log_info("llm: %s; retrying in %.1f s", out->err, wait);
+		if (log_threshold >= LOG_LVL_INFO) {
+			char esc[600];
+
+			log_info("llm: %s; retrying in %.1f s",
+				 log_escape(esc, sizeof(esc), out->err), wait);
+		}
 		if (pause_for(sink, wait)) {
 			rc = -ECANCELED;
 			snprintf(out->err, sizeof(out->err), "cancelled");

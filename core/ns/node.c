@@ -156,6 +156,8 @@ struct node *node_new(struct ns *ns, struct node *parent, const char *name,
 void node_destroy(struct ns *ns, struct node *n)
 {
 	node_data_release(ns, n);
+	if (n->priv && n->ops->destroy)
+		n->ops->destroy(n);
 	pthread_mutex_destroy(&n->mu);
 	blob_xattrs_release(&n->xattrs);
 	blob_xattrs_release(&n->skill_x);

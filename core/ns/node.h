@@ -25,6 +25,7 @@
 #define LLMUNIX_NODE_H
 
 #include <pthread.h>
+#include <time.h>
 
 #include "core/ns/ns.h"
 #include "core/util/buf.h"
@@ -65,6 +66,10 @@ struct node {
 	struct buf data;
 	unsigned loaded:1, dirty:1, stored:1, cache_stale:1;
 	unsigned xattrs_loaded:1;
+	/* Looked up again after an open by its name was answered ESTALE
+	 * (stale_note): if its name goes away too before the kernel's
+	 * retry reaches it, its content and xattrs are kept for it. */
+	unsigned keep_late:1;
 	unsigned opens;
 	struct blob_meta saved;		/* attributes as last stored */
 	struct blob_xattrs xattrs;
@@ -83,6 +88,9 @@ struct node {
 	 * that identity may open it for writing, so whoever closes it last,
 	 * the content is that writer's alone. */
 	struct caller *writer;
+
+	/* The provider's own data, freed by its destroy hook. */
+	void *priv;
 };
 
 struct ns_file {
@@ -113,6 +121,15 @@ struct ns {
 	size_t table_size, count;
 	uint64_t next_ino;
 	uint64_t ident_gen;
+	/* Names whose open was answered ESTALE lately (stale_note). */
+	pthread_mutex_t stale_mu;
+	struct stale_name {
+		const struct node *parent;	/* compared, never followed */
+		uint64_t hash;			/* of the name */
+		time_t until;			/* CLOCK_MONOTONIC seconds */
+	} stale[64];
+	unsigned stale_next;
+	time_t stale_until;		/* the latest `until` (atomic) */
 	/* Bytes of file content each user holds in memory (node_charge). */
 	pthread_mutex_t charge_mu;
 	struct ns_charge {
@@ -121,6 +138,7 @@ struct ns {
 	} *charges;
 	size_t ncharges, acharges;
 	struct engine *engine;		/* runs; NULL until ns_set_engine() */
+	struct history *history;	/* NULL until ns_set_history() */
 	struct sessions *sessions;	/* sessions/; NULL until
 					 * session_start() */
 };
@@ -185,6 +203,12 @@ int file_handle_new(struct node *n, struct caller *c, int flags,
  * max_file_size (-EFBIG), charges the growth to `uid` (-EDQUOT) and makes
  * the node dirty. */
 ssize_t node_buf_read(struct node *n, char *dst, size_t size, off_t off);
+/* Read from f->snap, the content a provider made for the handle at open
+ * (a catalog, a log). */
+ssize_t ns_snap_read(struct ns *ns, struct ns_file *f, char *dst,
+		     size_t size, off_t off);
+/* Give `f` the content `b` (taken: freed with the handle). */
+void ns_snap_set(struct ns_file *f, struct buf *b);
 ssize_t node_buf_write(struct ns *ns, struct node *n, uid_t uid,
 		       const char *src, size_t size, off_t off);
 /* The reply of a place that does not have an operation: -ENOENT when the
@@ -196,6 +220,12 @@ int ns_refuse(struct ns *ns, struct caller *c, struct node *n, int dir);
  * first when the caller sees such a name there. */
 int ns_refuse_new(struct ns *ns, struct caller *c, struct node *dir,
 		  const char *name);
+/* `n` was removed or replaced since the kernel looked it up, and what the
+ * kernel asks of it is gone with its key: note its name, so that the node
+ * the kernel's retry looks up under that name keeps what it has should it
+ * go the same way (node->keep_late), and return -ESTALE (the kernel then
+ * walks the path again, once). The tree is held; takes ns->stale_mu. */
+int stale_note(struct ns *ns, const struct node *n);
 /* The default lookup: a child already in the tree, when the caller may
  * see the folder and the child. Takes the tree lock. */
 int ns_lookup_default(struct ns *ns, struct caller *c, struct node *dir,

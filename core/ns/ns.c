@@ -81,6 +81,23 @@ ssize_t node_buf_write(struct ns *ns, struct node *n, uid_t uid,
 	return (ssize_t)size;
 }
 
+ssize_t ns_snap_read(struct ns *ns, struct ns_file *f, char *dst,
+		     size_t size, off_t off)
+{
+	(void)ns;
+	if (!f->snap || (uint64_t)off >= f->snap->len)
+		return 0;
+	if (size > f->snap->len - (size_t)off)
+		size = f->snap->len - (size_t)off;
+	memcpy(dst, f->snap->data + off, size);
+	return (ssize_t)size;
+}
+
+void ns_snap_set(struct ns_file *f, struct buf *b)
+{
+	f->snap = b;
+}
+
 int ns_refuse(struct ns *ns, struct caller *c, struct node *n, int dir)
 {
 	unsigned r;
@@ -92,6 +109,8 @@ int ns_refuse(struct ns *ns, struct caller *c, struct node *n, int dir)
 		rc = -ENOENT;
 	else if (dir && !S_ISDIR(n->mode))
 		rc = -ENOTDIR;
+	else if (n->ops->flags & PROV_RDONLY)
+		rc = -EROFS;
 	else
 		rc = r & ACL_W ? -EPERM : -EACCES;
 	pthread_rwlock_unlock(&ns->tree);
@@ -133,6 +152,7 @@ int ns_new(struct ns **out, const struct config *cfg, struct ident *id,
 	pthread_rwlock_init(&ns->tree, &attr);
 	pthread_rwlockattr_destroy(&attr);
 	pthread_mutex_init(&ns->charge_mu, NULL);
+	pthread_mutex_init(&ns->stale_mu, NULL);
 	ns->table_size = 1024;
 	ns->table = calloc(ns->table_size, sizeof(*ns->table));
 	rc = ns->table ? fixed_mount(ns) : -ENOMEM;
@@ -147,6 +167,11 @@ int ns_new(struct ns **out, const struct config *cfg, struct ident *id,
 void ns_set_engine(struct ns *ns, struct engine *e)
 {
 	ns->engine = e;
+}
+
+void ns_set_history(struct ns *ns, struct history *h)
+{
+	ns->history = h;
 }
 
 static void unmount_subtree(struct ns *ns, struct node *n)
@@ -184,6 +209,7 @@ void ns_free(struct ns *ns)
 	}
 	pthread_rwlock_destroy(&ns->tree);
 	pthread_mutex_destroy(&ns->charge_mu);
+	pthread_mutex_destroy(&ns->stale_mu);
 	free(ns->charges);
 	free(ns->table);
 	free(ns);
@@ -195,6 +221,64 @@ struct node *ns_root(struct ns *ns)
 }
 
 /* --- names --------------------------------------------------------------- */
+
+/* How long a stale name marks the nodes looked up under it. The kernel's
+ * retry follows its ESTALE at once; this only bounds what marking costs
+ * (a content read when such a node is removed while the kernel knows it). */
+#define STALE_TTL_S 60
+#define STALE_NAMES (sizeof(((struct ns *)0)->stale) / \
+		     sizeof(((struct ns *)0)->stale[0]))
+
+static time_t mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ts.tv_sec;
+}
+
+static uint64_t name_hash(const char *name)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	return h;
+}
+
+int stale_note(struct ns *ns, const struct node *n)
+{
+	time_t until = mono_s() + STALE_TTL_S;
+	struct stale_name *s;
+
+	pthread_mutex_lock(&ns->stale_mu);
+	s = &ns->stale[ns->stale_next++ % STALE_NAMES];
+	s->parent = n->parent;
+	s->hash = name_hash(n->name);
+	s->until = until;
+	__atomic_store_n(&ns->stale_until, until, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&ns->stale_mu);
+	return -ESTALE;
+}
+
+/* Whether an open of (parent, name) was answered ESTALE lately. */
+static int stale_noted(struct ns *ns, const struct node *parent,
+		       const char *name)
+{
+	time_t now = mono_s();
+	uint64_t h;
+	int found = 0;
+
+	if (__atomic_load_n(&ns->stale_until, __ATOMIC_SEQ_CST) < now)
+		return 0;	/* none for a while: the usual case */
+	h = name_hash(name);
+	pthread_mutex_lock(&ns->stale_mu);
+	for (size_t i = 0; i < STALE_NAMES && !found; i++)
+		found = ns->stale[i].parent == parent &&
+			ns->stale[i].hash == h && ns->stale[i].until >= now;
+	pthread_mutex_unlock(&ns->stale_mu);
+	return found;
+}
 
 int ns_lookup_default(struct ns *ns, struct caller *c, struct node *dir,
 		      const char *name, struct node **out, struct stat *st)
@@ -211,6 +295,11 @@ int ns_lookup_default(struct ns *ns, struct caller *c, struct node *dir,
 		rc = -ENOENT;
 	if (!rc) {
 		node_lookup_ref(ns, c, n, st);
+		if (stale_noted(ns, dir, name)) {
+			pthread_mutex_lock(&n->mu);
+			n->keep_late = 1;
+			pthread_mutex_unlock(&n->mu);
+		}
 		*out = n;
 	}
 	pthread_rwlock_unlock(&ns->tree);
@@ -516,6 +605,18 @@ static int may_differ(const struct node *dir, const struct node *ch)
 	       ((ch->ops->flags ^ dir->ops->flags) & PROV_PRIVATE);
 }
 
+struct list_arg {
+	struct ns_dir *d;
+	size_t *alloc;
+};
+
+static int list_add(void *arg, struct node *child)
+{
+	struct list_arg *a = arg;
+
+	return dir_add(a->d, a->alloc, child->name, child);
+}
+
 int ns_opendir(struct ns *ns, struct caller *c, struct node *n,
 	       struct ns_dir **out)
 {
@@ -541,9 +642,15 @@ int ns_opendir(struct ns *ns, struct caller *c, struct node *n,
 	rc = dir_add(d, &alloc, ".", n);
 	if (!rc)
 		rc = dir_add(d, &alloc, "..", n->parent ? n->parent : n);
-	for (struct node *ch = n->child; ch && !rc; ch = ch->next)
-		if (!may_differ(n, ch) || node_visible(ns, c, ch))
-			rc = dir_add(d, &alloc, ch->name, ch);
+	if (!rc && n->ops->list) {
+		struct list_arg a = { d, &alloc };
+
+		rc = n->ops->list(ns, c, n, list_add, &a);
+	} else {
+		for (struct node *ch = n->child; ch && !rc; ch = ch->next)
+			if (!may_differ(n, ch) || node_visible(ns, c, ch))
+				rc = dir_add(d, &alloc, ch->name, ch);
+	}
 out:
 	pthread_rwlock_unlock(&ns->tree);
 	if (rc) {

@@ -36,6 +36,11 @@ int ns_new(struct ns **out, const struct config *cfg, struct ident *id,
 struct engine;
 /* Give the namespace its engine (borrowed), which serves user/<u>/run. */
 void ns_set_engine(struct ns *ns, struct engine *e);
+struct history;
+/* Give the namespace its history (borrowed, core/history/history.h): from
+ * then on every change under skills/ and workflows/ is noted there, and
+ * <volume>/history/ shows it. NULL: no history. */
+void ns_set_history(struct ns *ns, struct history *h);
 /* Writes back any content still dirty, then frees everything. */
 void ns_free(struct ns *ns);
 

@@ -23,6 +23,9 @@
  *   catalog  the catalog.json files (catalog.c)
  *   run      user/<u>/run and every run's record (run.c, run_submit.c)
  *   session  user/<u>/sessions, chat sessions (session*.c)
+ *   history  <volume>/history/, the volume's past (history.c)
+ *   agent    MOUNT/agent-skills/, the caller's skills as SKILL.md folders
+ *            (agent.c)
  *
  * Adding a kind of directory is adding a provider module and one line in
  * the volume layout of fixed.c (or a child of the root there).
@@ -38,6 +41,8 @@
 #define PROV_PRIVATE	(1u << 0)	/* the owner's only (sessions/, run/) */
 #define PROV_NOCACHE	(1u << 1)	/* names come and go behind the
 					 * kernel's back: never cached */
+#define PROV_RDONLY	(1u << 2)	/* a read-only view: every change
+					 * it leaves out is EROFS */
 
 struct prov_ops {
 	const char *name;
@@ -48,6 +53,11 @@ struct prov_ops {
 		      const char *name, struct node **out, struct stat *st);
 	/* Bring the children of `dir` up to date before a listing. */
 	int (*sync)(struct ns *ns, struct caller *c, struct node *dir);
+	/* A listing that differs per caller: call `add` for each child
+	 * `c` sees (the tree is held for reading). NULL: every child of
+	 * `dir` the caller may see. */
+	int (*list)(struct ns *ns, struct caller *c, struct node *dir,
+		    int (*add)(void *arg, struct node *child), void *arg);
 	int (*create)(struct ns *ns, struct caller *c, struct node *dir,
 		      const char *name, mode_t mode, int flags,
 		      struct node **out, struct stat *st,
@@ -101,6 +111,8 @@ struct prov_ops {
 	/* At unmount, for every node still in the tree: store what is
 	 * pending (no request runs any more). */
 	void (*unmount)(struct ns *ns, struct node *n);
+	/* Free node->priv, when the node is freed. */
+	void (*destroy)(struct node *n);
 
 	/* --- an open file of one of this provider's nodes ------------------- */
 	/* Whether reads go around the kernel's cache (content made for the
@@ -120,7 +132,7 @@ struct prov_ops {
 };
 
 extern const struct prov_ops fixed_prov, area_prov, catalog_prov, run_prov,
-	session_prov;
+	history_prov, agent_prov, session_prov;
 
 /* fixed.c: build the tree (the fixed part, then every provider's part of
  * every volume) at start-up. */

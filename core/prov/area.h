@@ -14,6 +14,7 @@
 #ifndef LLMUNIX_AREA_H
 #define LLMUNIX_AREA_H
 
+#include "core/history/history.h"
 #include "core/ns/prov.h"
 
 enum area_sub {
@@ -40,8 +41,23 @@ int area_skill_cache(struct ns *ns, struct node *n);
  * tree lock. */
 int area_file_content(struct ns *ns, struct caller *c, const char *path,
 		      struct buf *out);
+/* The same for the node `n` (the tree is held; takes n->mu). */
+int area_node_content(struct ns *ns, struct caller *c, struct node *n,
+		      struct buf *out);
 
 /* Inside the provider (area_*.c). */
+
+/* area_history.c: tell the history (ns->history, if any) of a change,
+ * made as `uid`. The path of `n` relative to its volume ("skills/x.md")
+ * and the volume's name ("user/alice"). */
+int area_relpath(const struct node *n, char *out, size_t cap, char *vol,
+		 size_t vcap);
+void area_note(struct ns *ns, const char *vol, uid_t uid,
+	       const struct history_change *ch);
+/* A change of `n` itself: its content with it for a write or create
+ * (n->mu held, or the tree for writing). */
+void area_note_node(struct ns *ns, const struct node *n, enum history_op op,
+		    uid_t uid);
 
 /* Load the content of `n` (n->mu held, or the tree for writing), charged
  * to `uid` (node_charge: -EDQUOT past user_memory_mb unless `force`). */

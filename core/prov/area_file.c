@@ -54,6 +54,8 @@ int area_xattrs_load(struct ns *ns, struct node *n)
 
 	if (n->xattrs_loaded)
 		return 0;
+	if (n->detached)
+		return -ESTALE;	/* its key now names another file, or none */
 	if (!n->stored) {
 		n->xattrs_loaded = 1;
 		return 0;
@@ -120,38 +122,40 @@ static void file_revert(struct ns *ns, struct node *n)
 	}
 }
 
-int area_open(struct ns *ns, struct caller *c, struct node *n, int flags,
-	      struct ns_file **out, int *keep_cache)
+/* Open a file; the tree is held, for reading or writing. */
+static int open_locked(struct ns *ns, struct caller *c, struct node *n,
+		       int flags, struct ns_file **out, int *keep_cache)
 {
-	unsigned r;
+	unsigned r = node_rights(ns, c, n);
 	int rc = 0;
 
-	pthread_rwlock_rdlock(&ns->tree);
-	r = node_rights(ns, c, n);
 	if (!(r & ACL_R))
 		rc = -ENOENT;
 	else if (n->sub == AREA_LINK)
 		rc = -ELOOP;
 	else if (n->sub != AREA_FILE)
 		rc = -EISDIR;
-	else if (n->detached && !n->loaded)
-		rc = -ESTALE;	/* removed since the kernel looked it up:
-				 * it walks the path again */
+	else if (n->detached && !n->loaded && !(flags & O_TRUNC))
+		/* Removed or replaced since the kernel looked it up, and
+		 * its content went with its key (keep_for_open_files()
+		 * keeps only small ones): the kernel walks the path again.
+		 * With O_TRUNC, opening it before it went is what happened:
+		 * it needs no content. */
+		rc = stale_note(ns, n);
 	else if (file_wants_write(flags) && !(r & ACL_W))
 		rc = -EACCES;
 	if (rc)
-		goto out;
+		return rc;
 	pthread_mutex_lock(&n->mu);
 	if (flags & O_TRUNC) {
 		rc = buf_resize(&n->data, 0);
 		if (rc) {
 			pthread_mutex_unlock(&n->mu);
-			goto out;
+			return rc;
 		}
 		node_charge(ns, n, c->uid, n->data.alloc, 1);
 		n->loaded = 1;
-		if (n->size != 0 || !n->stored)
-			n->dirty = 1;
+		n->dirty = 1;	/* an empty file too: its new mtime */
 		n->size = 0;
 		ns_now(&n->mtime);
 		n->ctime = n->mtime;
@@ -160,7 +164,16 @@ int area_open(struct ns *ns, struct caller *c, struct node *n, int flags,
 	*keep_cache = !n->cache_stale;
 	n->cache_stale = 0;
 	pthread_mutex_unlock(&n->mu);
-out:
+	return rc;
+}
+
+int area_open(struct ns *ns, struct caller *c, struct node *n, int flags,
+	      struct ns_file **out, int *keep_cache)
+{
+	int rc;
+
+	pthread_rwlock_rdlock(&ns->tree);
+	rc = open_locked(ns, c, n, flags, out, keep_cache);
 	pthread_rwlock_unlock(&ns->tree);
 	return rc;
 }
@@ -211,25 +224,20 @@ int area_create(struct ns *ns, struct caller *c, struct node *parent,
 		goto out;
 	n = node_child(ns, parent, name);
 	if (n) {
-		/* Raced with another creator: O_EXCL fails, else open.
-		 * The reference returned is taken before the lock is
-		 * dropped, so that `n` cannot be freed meanwhile. */
+		/* Raced with another creator: O_EXCL fails, else open what
+		 * it made, under the same lock (with the lock let go, a
+		 * remover could detach it first, and the open said
+		 * ESTALE). */
 		if (flags & O_EXCL) {
 			rc = -EEXIST;
 			goto out;
 		}
-		__atomic_add_fetch(&n->nlookup, 1, __ATOMIC_SEQ_CST);
-		pthread_rwlock_unlock(&ns->tree);
-		rc = ns_open(ns, c, n, flags, fout, &keep);
-		if (rc) {
-			ns_forget(ns, n, 1);
-			return rc;
+		rc = open_locked(ns, c, n, flags, fout, &keep);
+		if (!rc) {
+			node_lookup_ref(ns, c, n, st);
+			*out = n;
 		}
-		pthread_rwlock_rdlock(&ns->tree);
-		node_stat(ns, c, n, st);
-		pthread_rwlock_unlock(&ns->tree);
-		*out = n;
-		return 0;
+		goto out;
 	}
 	n = node_new(ns, parent, name, &area_prov, AREA_FILE,
 		     S_IFREG | (mode & 0777));
@@ -346,13 +354,20 @@ static int file_sync(struct ns *ns, struct ns_file *f, unsigned flags)
 
 	pthread_rwlock_rdlock(&ns->tree);
 	pthread_mutex_lock(&n->mu);
-	if (n->detached)
+	if (n->detached) {
 		rc = 0;	/* unlinked: nothing to keep */
-	else if (n->dirty)
+	} else if (n->dirty) {
+		int created = !n->stored;
+
 		rc = area_store(ns, n, flags);
-	else if ((flags & BLOB_SYNC) && n->stored &&
-		 !(rc = node_key(n, key, sizeof(key))))
+		if (!rc)
+			area_note_node(ns, n, created ? HISTORY_CREATE :
+					      HISTORY_WRITE,
+				       f->opener ? f->opener->uid : f->uid);
+	} else if ((flags & BLOB_SYNC) && n->stored &&
+		   !(rc = node_key(n, key, sizeof(key)))) {
 		rc = ns->blob->ops->sync(ns->blob, key);
+	}
 	pthread_mutex_unlock(&n->mu);
 	pthread_rwlock_unlock(&ns->tree);
 	return rc;
@@ -393,12 +408,19 @@ void area_release(struct ns *ns, struct ns_file *f)
 /* Whatever is still dirty at unmount is stored, synced. */
 void area_unmount(struct ns *ns, struct node *n)
 {
-	if (n->sub == AREA_FILE && n->dirty && area_store(ns, n, BLOB_SYNC)) {
+	int created = !n->stored;
+
+	if (n->sub != AREA_FILE || !n->dirty)
+		return;
+	if (area_store(ns, n, BLOB_SYNC)) {
 		char esc[128];
 
 		log_err("could not store '%s' at exit",
 			log_escape(esc, sizeof(esc), n->name));
+		return;
 	}
+	area_note_node(ns, n, created ? HISTORY_CREATE : HISTORY_WRITE,
+		       n->charged ? n->charge_uid : n->uid);
 }
 
 /* A folder's mtime is the namespace's: write it to the store after each
@@ -445,20 +467,15 @@ static struct node *node_at(struct ns *ns, const char *path)
 	return n;
 }
 
-int area_file_content(struct ns *ns, struct caller *c, const char *path,
+int area_node_content(struct ns *ns, struct caller *c, struct node *n,
 		      struct buf *out)
 {
 	char key[PATH_MAX];
-	struct node *n;
 	int rc = 0;
 
-	pthread_rwlock_rdlock(&ns->tree);
-	n = node_at(ns, path);
 	if (!n || n->ops != &area_prov || n->sub != AREA_FILE ||
-	    !(node_rights(ns, c, n) & ACL_R)) {
-		rc = -ENOENT;
-		goto out;
-	}
+	    !(node_rights(ns, c, n) & ACL_R))
+		return -ENOENT;
 	pthread_mutex_lock(&n->mu);
 	if (n->loaded)
 		rc = buf_append(out, n->data.data, n->data.len);
@@ -467,7 +484,16 @@ int area_file_content(struct ns *ns, struct caller *c, const char *path,
 	else if (!(rc = node_key(n, key, sizeof(key))))
 		rc = ns->blob->ops->get(ns->blob, key, out);
 	pthread_mutex_unlock(&n->mu);
-out:
+	return rc;
+}
+
+int area_file_content(struct ns *ns, struct caller *c, const char *path,
+		      struct buf *out)
+{
+	int rc;
+
+	pthread_rwlock_rdlock(&ns->tree);
+	rc = area_node_content(ns, c, node_at(ns, path), out);
 	pthread_rwlock_unlock(&ns->tree);
 	return rc;
 }

@@ -53,6 +53,7 @@ int area_mkdir(struct ns *ns, struct caller *c, struct node *parent,
 	parent->mtime = n->mtime;
 	parent->ctime = n->mtime;
 	area_dir_store_meta(ns, parent);
+	area_note_node(ns, n, HISTORY_MKDIR, c->uid);
 	node_stat(ns, c, n, st);
 	*out = n;
 out:
@@ -62,22 +63,37 @@ out:
 
 #define KEEP_SMALL_MAX (64u << 10)
 
-/* Before a name goes away, give its file the content to keep: open files
- * must go on reading, and a file the kernel still knows may be opened by
- * a reader that looked it up just before (small files only; a larger
- * one then gives ENOENT). */
+/* Before a name goes away, give its node what to keep, as its key will
+ * name another file or none: open files must go on reading and writing,
+ * content and xattrs. A node the kernel still knows may be opened by a
+ * reader that looked it up just before: a small file keeps its content;
+ * for a larger one the open answers ESTALE, the kernel walks the path
+ * again (stale_note()), and should the node it finds then go too before
+ * its open, that one keeps its content and xattrs (keep_late). */
 static int keep_for_open_files(struct ns *ns, struct node *n)
 {
-	if (n->sub != AREA_FILE || n->loaded)
+	uint64_t known = __atomic_load_n(&n->nlookup, __ATOMIC_SEQ_CST);
+	int rc = 0;
+
+	if (n->sub != AREA_FILE && n->sub != AREA_DIR)
 		return 0;
-	if (n->opens)
-		return area_load_content(ns, n, n->uid, 1);
-	if (__atomic_load_n(&n->nlookup, __ATOMIC_SEQ_CST) &&
-	    n->size <= KEEP_SMALL_MAX && area_load_content(ns, n, n->uid, 1)) {
+	if (n->opens) {		/* a failure stops the removal */
+		rc = area_xattrs_load(ns, n);
+		if (!rc && n->sub == AREA_FILE)
+			rc = area_load_content(ns, n, n->uid, 1);
+		return rc;
+	}
+	if (known && n->keep_late)
+		rc = area_xattrs_load(ns, n);
+	if (!rc && known && n->sub == AREA_FILE &&
+	    (n->keep_late || n->size <= KEEP_SMALL_MAX))
+		rc = area_load_content(ns, n, n->uid, 1);
+	if (rc) {
 		char esc[128];
 
-		log_debug("could not keep '%s' for late readers",
-			  log_escape(esc, sizeof(esc), n->name));
+		log_debug("could not keep '%s' for a late reader: %s",
+			  log_escape(esc, sizeof(esc), n->name),
+			  strerror(-rc));
 	}
 	return 0;
 }
@@ -95,8 +111,10 @@ static int remove_checks(struct ns *ns, struct caller *c, struct node *parent,
 	return *out ? 0 : -ENOENT;
 }
 
-/* Take `n` out of the store and the tree; the tree is held for writing. */
-static int remove_node(struct ns *ns, struct node *parent, struct node *n)
+/* Take `n` out of the store and the tree, as `uid`; the tree is held for
+ * writing. */
+static int remove_node(struct ns *ns, struct node *parent, struct node *n,
+		       uid_t uid)
 {
 	char key[PATH_MAX];
 	int rc = keep_for_open_files(ns, n);
@@ -111,6 +129,9 @@ static int remove_node(struct ns *ns, struct node *parent, struct node *n)
 	ns_now(&parent->mtime);
 	parent->ctime = parent->mtime;
 	area_dir_store_meta(ns, parent);
+	if (n->stored)
+		area_note_node(ns, n, S_ISDIR(n->mode) ? HISTORY_RMDIR :
+				      HISTORY_UNLINK, uid);
 	node_detach(ns, n);
 	return 0;
 }
@@ -126,7 +147,7 @@ int area_unlink(struct ns *ns, struct caller *c, struct node *parent,
 	if (!rc && S_ISDIR(n->mode))
 		rc = -EISDIR;
 	if (!rc)
-		rc = remove_node(ns, parent, n);
+		rc = remove_node(ns, parent, n, c->uid);
 	pthread_rwlock_unlock(&ns->tree);
 	return rc;
 }
@@ -144,7 +165,7 @@ int area_rmdir(struct ns *ns, struct caller *c, struct node *parent,
 	else if (!rc && n->nchildren)
 		rc = -ENOTEMPTY;
 	if (!rc)
-		rc = remove_node(ns, parent, n);
+		rc = remove_node(ns, parent, n, c->uid);
 	pthread_rwlock_unlock(&ns->tree);
 	return rc;
 }
@@ -183,6 +204,18 @@ static int rename_checks(struct node *src, struct node *dst,
 	return 0;
 }
 
+/* The keys `from` and `to` as paths of the volume of `n`. */
+static void note_rename(struct ns *ns, const struct node *n,
+			const char *from, const char *to, uid_t uid)
+{
+	size_t pre = strlen(n->vol->prefix) + 1;
+	struct history_change ch = { .op = HISTORY_RENAME };
+
+	ch.path = from + pre;
+	ch.to = to + pre;
+	area_note(ns, n->vol->prefix + strlen("volumes/"), uid, &ch);
+}
+
 int area_rename(struct ns *ns, struct caller *c, struct node *parent,
 		const char *name, struct node *newparent,
 		const char *newname, unsigned flags)
@@ -216,8 +249,9 @@ int area_rename(struct ns *ns, struct caller *c, struct node *parent,
 		goto out;
 	}
 	/* The store must hold the source before it can move it. */
-	if (src->sub == AREA_FILE && !src->stored)
-		rc = area_store(ns, src, 0);
+	if (src->sub == AREA_FILE && !src->stored &&
+	    !(rc = area_store(ns, src, 0)))
+		area_note_node(ns, src, HISTORY_CREATE, c->uid);
 	if (!rc && dst)
 		rc = keep_for_open_files(ns, dst);
 	if (!rc)
@@ -235,6 +269,8 @@ int area_rename(struct ns *ns, struct caller *c, struct node *parent,
 		rc = ns->blob->ops->rename(ns->blob, from, to);
 	if (rc)
 		goto out;
+	if (src->sub != AREA_LINK)
+		note_rename(ns, src, from, to, c->uid);
 	if (dst)
 		node_detach(ns, dst);
 	node_move(ns, src, newparent, copy);
@@ -314,6 +350,15 @@ static int apply_size(struct ns *ns, struct node *n, struct ns_file *f,
 		return S_ISDIR(n->mode) ? -EISDIR : -EINVAL;
 	if (size > ns->cfg->max_file_size)
 		return -EFBIG;
+	if (n->detached && !n->loaded) {
+		/* A truncate by a name since removed, of a file whose
+		 * content went with it (nothing can read it now): it was
+		 * truncated before it went. */
+		n->size = size;
+		ns_now(&n->mtime);
+		n->ctime = n->mtime;
+		return 0;
+	}
 	rc = area_load_content(ns, n, uid, 0);
 	if (rc)
 		return rc;
@@ -347,6 +392,8 @@ static int apply_size(struct ns *ns, struct node *n, struct ns_file *f,
 			n->dirty = dirty;
 			n->mtime = mtime;
 			n->ctime = ctime;
+		} else {
+			area_note_node(ns, n, HISTORY_WRITE, uid);
 		}
 		if (!n->opens && !n->dirty) {
 			/* Nobody has it open: the store has it. */
@@ -411,6 +458,9 @@ int area_setattr(struct ns *ns, struct caller *c, struct node *n,
 			n->atime = before.atime;
 		} else {
 			ns_now(&n->ctime);
+			if ((what & NS_SET_MODE) && n->mode != old_mode &&
+			    !n->dirty && !S_ISDIR(n->mode))
+				area_note_node(ns, n, HISTORY_CHMOD, c->uid);
 		}
 	}
 	pthread_mutex_unlock(&n->mu);

@@ -50,6 +50,8 @@ int area_skill_cache(struct ns *ns, struct node *n)
 
 	if (skill_cache_fresh(n))
 		return 0;
+	if (n->detached && !n->loaded)
+		return stale_note(ns, n);	/* the key names another file */
 	rc = node_key(n, key, sizeof(key));
 	if (rc)
 		return rc;
@@ -113,8 +115,10 @@ static int xattrs_store(struct ns *ns, struct node *n)
 	char key[PATH_MAX];
 	int rc;
 
-	/* Not in the store yet: it goes with the content, if it fits. */
-	if (n->sub == AREA_FILE && !n->stored)
+	/* Not in the store yet: it goes with the content, if it fits.
+	 * Removed: its key names another file or none, the set stays in
+	 * memory with it. */
+	if ((n->sub == AREA_FILE && !n->stored) || n->detached)
 		return ns->blob->ops->fitxattrs(ns->blob, &n->xattrs);
 	rc = node_key(n, key, sizeof(key));
 	if (rc)
@@ -154,6 +158,8 @@ static int xattr_begin(struct ns *ns, struct caller *c, struct node *n,
 	}
 	pthread_mutex_lock(&n->mu);
 	rc = area_xattrs_load(ns, n);
+	if (rc == -ESTALE)	/* removed, and its set with its key */
+		rc = stale_note(ns, n);
 	if (rc) {
 		pthread_mutex_unlock(&n->mu);
 		pthread_rwlock_unlock(&ns->tree);
@@ -238,11 +244,12 @@ int area_setxattr(struct ns *ns, struct caller *c, struct node *n,
 	if (!rc) {
 		free(old);
 		ns_now(&n->ctime);
-	} else if (n->stored) {
+	} else if (n->stored && !n->detached) {
 		free(old);
 		xattrs_drop(n);
 	} else if (old) {
-		/* Not stored yet: put the set back as it was. */
+		/* Not stored yet (or no longer): put the set back as it
+		 * was. */
 		free(x->value);
 		x->value = old;
 		x->len = old_len;

@@ -394,18 +394,6 @@ out:
 	return rc;
 }
 
-static ssize_t catalog_read(struct ns *ns, struct ns_file *f, char *dst,
-			    size_t size, off_t off)
-{
-	(void)ns;
-	if ((uint64_t)off >= f->snap->len)
-		return 0;
-	if (size > f->snap->len - (size_t)off)
-		size = f->snap->len - (size_t)off;
-	memcpy(dst, f->snap->data + off, size);
-	return (ssize_t)size;
-}
-
 /* Made anew at each open: its times are now, and its size what an open
  * now would give the caller (so that sendfile and copy_file_range, which
  * trust the size, copy it whole). */
@@ -437,5 +425,5 @@ const struct prov_ops catalog_prov = {
 	.stat = catalog_stat,
 	.open = catalog_open,
 	.direct_io = catalog_direct_io,
-	.read = catalog_read,
+	.read = ns_snap_read,
 };

@@ -33,6 +33,7 @@ static const struct vol_place {
 	{ "skills", &area_prov, AREA_TOP, S_IFDIR | 0755, IN_ALL },
 	{ "workflows", &area_prov, AREA_TOP, S_IFDIR | 0755, IN_ALL },
 	{ "run", &run_prov, 0, S_IFDIR | 0755, IN_USER },
+	{ "history", &history_prov, 0, S_IFDIR | 0555, IN_ALL },
 	{ "sessions", &session_prov, 0, S_IFDIR | 0755, IN_USER },
 };
 
@@ -146,7 +147,9 @@ int fixed_mount(struct ns *ns)
 		return -ENOMEM;
 	v = add_volume(ns, ns->root, "system", ACL_SYSTEM, 0, 0);
 	if (!v || !node_new(ns, ns->root, "catalog.json", &catalog_prov, 0,
-			    S_IFREG | 0444))
+			    S_IFREG | 0444) ||
+	    !node_new(ns, ns->root, "agent-skills", &agent_prov, 0,
+		      S_IFDIR | 0555))
 		return -ENOMEM;
 	rc = load_volume(ns, v);
 	if (rc)

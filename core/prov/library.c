@@ -251,3 +251,127 @@ int ns_resolve_skill(struct ns *ns, struct caller *c, const char *name,
 	pthread_rwlock_unlock(&ns->tree);
 	return rc;
 }
+
+/* --- every skill of a caller ---------------------------------------------- */
+
+struct each_ent {
+	char *key;
+	char *id;
+	struct node *n;
+};
+
+struct each {
+	struct each_ent *v;
+	size_t n, alloc;
+	char **seen;
+	size_t nseen, aseen;
+};
+
+static int each_gather(struct ns *ns, struct node *dir, struct each *e)
+{
+	char key[PATH_MAX];
+	int rc = 0;
+
+	for (struct node *n = dir->child; n && !rc; n = n->next) {
+		const struct blob_xattr *id;
+		struct each_ent *x;
+
+		if (S_ISDIR(n->mode)) {
+			rc = each_gather(ns, n, e);
+			continue;
+		}
+		if (!area_skill_is(n))
+			continue;
+		if (e->n == e->alloc) {
+			size_t k = e->alloc ? 2 * e->alloc : 32;
+
+			x = realloc(e->v, k * sizeof(*x));
+			if (!x)
+				return -ENOMEM;
+			e->v = x;
+			e->alloc = k;
+		}
+		x = &e->v[e->n];
+		x->n = n;
+		x->id = x->key = NULL;
+		pthread_mutex_lock(&n->mu);
+		if (area_skill_cache(ns, n) == 0 &&
+		    (id = library_field(n, "id")) &&
+		    node_key(n, key, sizeof(key)) == 0) {
+			x->id = strdup(id->value);
+			x->key = strdup(key);
+			if (!x->id || !x->key)
+				rc = -ENOMEM;
+		}
+		pthread_mutex_unlock(&n->mu);
+		if (x->id && x->key) {
+			e->n++;
+		} else {
+			free(x->id);
+			free(x->key);
+		}
+	}
+	return rc;
+}
+
+static int by_key(const void *a, const void *b)
+{
+	return strcmp(((const struct each_ent *)a)->key,
+		      ((const struct each_ent *)b)->key);
+}
+
+static int seen_add(struct each *e, const char *id)
+{
+	for (size_t i = 0; i < e->nseen; i++)
+		if (strcmp(e->seen[i], id) == 0)
+			return 1;
+	if (e->nseen == e->aseen) {
+		size_t k = e->aseen ? 2 * e->aseen : 32;
+		char **v = realloc(e->seen, k * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		e->seen = v;
+		e->aseen = k;
+	}
+	e->seen[e->nseen] = strdup(id);
+	if (!e->seen[e->nseen])
+		return -ENOMEM;
+	e->nseen++;
+	return 0;
+}
+
+int library_each(struct ns *ns, struct caller *c,
+		 int (*fn)(void *arg, const char *id, struct node *n),
+		 void *arg)
+{
+	struct node *order[CONFIG_MAX_LIST + 2];
+	struct each e = { 0 };
+	size_t nv = library_order(ns, c, order, sizeof(order) / sizeof(*order));
+	int rc = 0;
+
+	for (size_t i = 0; i < nv && !rc; i++) {
+		struct node *skills = node_child(ns, order[i], "skills");
+
+		e.n = 0;
+		if (skills)
+			rc = each_gather(ns, skills, &e);
+		if (!rc && e.n)
+			qsort(e.v, e.n, sizeof(*e.v), by_key);
+		for (size_t k = 0; k < e.n; k++) {
+			int s = rc ? 1 : seen_add(&e, e.v[k].id);
+
+			if (s < 0)
+				rc = s;
+			else if (s == 0)
+				rc = fn(arg, e.v[k].id, e.v[k].n);
+			free(e.v[k].id);
+			free(e.v[k].key);
+		}
+	}
+	free(e.v);
+	for (size_t i = 0; i < e.nseen; i++)
+		free(e.seen[i]);
+	free(e.seen);
+	return rc;
+}

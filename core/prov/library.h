@@ -18,6 +18,14 @@ const char *library_vol_name(const struct node *v, char *out, size_t cap);
  * is current (area_skill_cache), or NULL. Borrowed; n->mu held. */
 const struct blob_xattr *library_field(const struct node *n, const char *f);
 
+/* Each skill `c` may use, resolved as catalog.json resolves them: the
+ * caller's volumes in order, a volume's skills in path order, the first
+ * with an id wins. `fn` gets the id and the skill's node (n->mu not held;
+ * the tree is held); a non-zero return stops and is returned. */
+int library_each(struct ns *ns, struct caller *c,
+		 int (*fn)(void *arg, const char *id, struct node *n),
+		 void *arg);
+
 /* The warning about two skills with one id in a volume, as *out (freed by
  * the caller): `path` has the id `id` that `other` has too; `wins` says
  * whether `path` is the one that runs. -1 when out of memory. */

@@ -340,8 +340,8 @@ static void rounds(struct turn *t, struct llm_conv *conv, struct outcome *o)
 				 (unsigned long long)cfg->llm_max_reply);
 		else if (o->rc)
 			snprintf(o->err, sizeof(o->err), "%s", call.err);
-		if (o->rc == -ECANCELED && t->deadline &&
-		    llm_clock() > t->deadline)
+		if ((o->rc == -ECANCELED || o->rc == -ETIMEDOUT) &&
+		    t->deadline && llm_clock() > t->deadline)
 			snprintf(o->err, sizeof(o->err), "no complete answer "
 				 "within llm_timeout (%.0f s)",
 				 cfg->llm_timeout);

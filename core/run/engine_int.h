@@ -240,4 +240,23 @@ void quota_free(struct engine *e);
 int run_link_is_file(const struct graph *g, const struct graph_node *n,
 		     const struct graph_input *gi);
 
+/* engine.c, for engine_submit.c: the run list, the shared record files
+ * and the scheduler (e->mu held unless said). */
+struct run *run_find(struct engine *e, const char *user, const char *name);
+void run_remove(struct engine *e, struct run *r);
+void run_unref(struct run *r);
+void run_log(struct run *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void json_line(struct run *r, const char *node, const char *event,
+	       const char *k1, json_t *v1, const char *k2, json_t *v2);
+void write_status(struct run *r);
+void write_progress(struct run *r);
+void push_ready(struct run *r, size_t i);
+void run_finish(struct run *r);
+/* Wake the blocked readers (no engine lock held). */
+void notify(struct engine *e);
+
+/* engine_submit.c: forget `r` and move its record to the trash. */
+void run_discard(struct engine *e, struct run *r);
+
 #endif

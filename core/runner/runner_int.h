@@ -121,4 +121,8 @@ int runner_fail_stderr(struct runner_ctx *c, const char *what);
 int runner_read_captured(const char *path, long long off, size_t max,
 			 struct buf *out);
 
+/* runner_outputs.c: check the outputs in c->outputs and out/ against the
+ * skill's ports; 0, or a failure set with runner_fail(). */
+int runner_check_outputs(struct runner_ctx *c);
+
 #endif

@@ -5,6 +5,7 @@
 #include "core/runner/sandbox_int.h"
 #include "core/util/log.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -55,9 +56,11 @@ void sb_mon_release(struct sb_mon *m)
 	buf_release(&m->infobuf);
 }
 
+static void mon_kill_early(struct sb_mon *m);
+
 /* Kill the sandbox: SIGKILL to its pid 1 takes the whole pid namespace
  * down and bwrap, its parent, reaps it and exits; bwrap itself is killed
- * only when the command is not known yet, or bwrap lingers. */
+ * only when it clones nothing any more, or lingers. */
 static void mon_kill(struct sb_mon *m, enum sandbox_end why)
 {
 	if (m->end == SANDBOX_EXITED)
@@ -70,7 +73,7 @@ static void mon_kill(struct sb_mon *m, enum sandbox_end why)
 		m->force_at = sb_mono_now() + SB_KILL_WAIT_S;
 		return;
 	}
-	kill(m->pid, SIGKILL);	/* not reaped yet: the pid is ours */
+	mon_kill_early(m);
 }
 
 /* SIGTERM to the command's process group (the sandbox's session): pid 1
@@ -171,6 +174,67 @@ static pid_t proc_ppid(pid_t pid)
 	if (!p)
 		return -1;
 	return (pid_t)strtol(p + 6, NULL, 10);
+}
+
+/* SIGKILL the children of `parent`, which is stopped: it clones no more
+ * and its children cannot change parent, so a pidfd taken on a process
+ * whose parent it still is afterwards names that child. 1 when there was
+ * one. */
+static int kill_children(pid_t parent)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int found = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		int fd;
+
+		if (*end || pid <= 0 || pid > INT_MAX ||
+		    proc_ppid((pid_t)pid) != parent)
+			continue;
+		fd = pidfd_open((pid_t)pid, 0);
+		if (fd < 0)
+			continue;
+		if (proc_ppid((pid_t)pid) == parent &&
+		    pidfd_send_signal(fd, SIGKILL, NULL, 0) == 0)
+			found = 1;
+		close(fd);
+	}
+	closedir(d);
+	return found;
+}
+
+/* Kill a sandbox whose command bwrap has not named yet. bwrap clones the
+ * command, writes its pid to the info pipe, then lets it go on; the
+ * command sets its parent-death signal only just before its execve().
+ * Killing bwrap alone in that window left the command behind, waiting
+ * forever for the go-ahead or running on with no parent. So bwrap is
+ * stopped (a clone in progress completes first: waitid() waits for the
+ * stop), what it cloned is killed while bwrap is its parent, and bwrap is
+ * let go on: it reaps the command and exits, as whenever the command
+ * ends; had it cloned nothing, it is killed. Nothing is orphaned. */
+static void mon_kill_early(struct sb_mon *m)
+{
+	siginfo_t si;
+
+	if (kill(m->pid, SIGSTOP)) {
+		kill(m->pid, SIGKILL);
+		return;
+	}
+	memset(&si, 0, sizeof(si));
+	while (waitid(P_PID, (id_t)m->pid, &si,
+		      WSTOPPED | WEXITED | WNOWAIT) < 0 && errno == EINTR)
+		;
+	if (kill_children(m->pid)) {
+		kill(m->pid, SIGCONT);
+		m->force_at = sb_mono_now() + SB_KILL_WAIT_S;
+	} else {
+		kill(m->pid, SIGKILL);	/* not reaped yet: the pid is ours */
+	}
 }
 
 /* bwrap's --info-fd: {"child-pid": N, ...}, N in our pid namespace. */

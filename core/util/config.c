@@ -28,6 +28,8 @@ static void config_default_limits(struct config *c)
 	c->jobs = n < 1 ? 1 : n > CONFIG_MAX_JOBS ? CONFIG_MAX_JOBS :
 		  (unsigned)n;
 	c->network = 0;
+	c->history = 1;
+	c->history_quiet_ms = 1000;
 	c->user_quota_mb = 1024;
 	c->user_memory_mb = 256;
 	memcpy(c->limit, def, sizeof(def));
@@ -573,6 +575,17 @@ int config_set(struct config *c, const char *key, const char *value,
 		return parse_level(&c->log_level, value, where, err, errlen);
 	if (strcmp(key, "network") == 0)
 		return parse_bool(&c->network, key, value, where, err, errlen);
+	if (strcmp(key, "history") == 0)
+		return parse_bool(&c->history, key, value, where, err, errlen);
+	if (strcmp(key, "history_quiet_ms") == 0) {
+		double d;
+		int rc = parse_count(&d, key, value, 600000, where, err,
+				     errlen);
+
+		if (!rc)
+			c->history_quiet_ms = (unsigned)d;
+		return rc;
+	}
 	if (strcmp(key, "node_cgroup") == 0)
 		return parse_cgroup(&c->node_cgroup, value, where, err, errlen);
 	if (strcmp(key, "jobs") == 0) {
@@ -610,7 +623,8 @@ int config_set(struct config *c, const char *key, const char *value,
 		 "s3_region, s3_path_style, store_timeout, "
 		 "store_connect_timeout, cache_size, state, system_skills, "
 		 "entry_timeout, attr_timeout, max_file_size, log_level, "
-		 "jobs, network, node_cgroup, limit_<limit>, max_<limit>, "
+		 "jobs, network, node_cgroup, history, history_quiet_ms, "
+		 "limit_<limit>, max_<limit>, "
 		 "user_quota_mb, user_memory_mb, redis_url, redis_timeout, "
 		 "llm_provider, llm_model, llm_base_url, llm_max_tokens, "
 		 "llm_timeout, llm_idle_timeout, llm_max_reply, max_prompt, "

@@ -33,6 +33,9 @@
  *   user_quota_mb = 1024      MiB of disk each user's run records and
  *                             cached results may use together (0: no
  *                             limit); see core/run/engine.h
+ *   history = yes             every change in skills/ and workflows/ is
+ *                             a git commit, shown in <volume>/history/
+ *   history_quiet_ms = 1000   changes this close are one commit
  *   redis_url = redis://h:p   sessions in Redis (LLMos-Lite's layout);
  *                             default $REDIS_URL, else files in the state
  *   redis_timeout = 2         seconds to connect and for each command
@@ -91,6 +94,8 @@ struct config {
 	int log_level;			/* enum log_level */
 	unsigned jobs;			/* 1..CONFIG_MAX_JOBS */
 	int network;			/* skills may ask for the network */
+	int history;			/* changes are committed to git */
+	unsigned history_quiet_ms;	/* group changes this close */
 	int node_cgroup;		/* enum config_cgroup */
 	double limit[SKILL_NLIMITS];	/* defaults, by enum skill_limit */
 	double limit_max[SKILL_NLIMITS];	/* ceilings */

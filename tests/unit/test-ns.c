@@ -153,23 +153,29 @@ static int create_open(struct caller *c, struct node *dir, const char *name,
 	return rc;
 }
 
-/* create + write + flush + release, as `echo -n content > name` does. */
-static int write_new(struct caller *c, struct node *dir, const char *name,
-		     const char *content)
+/* create + write + flush + release of `len` bytes. */
+static int write_bytes(struct caller *c, struct node *dir, const char *name,
+		       const char *data, size_t len)
 {
 	struct ns_file *f;
-	size_t len = strlen(content);
 	ssize_t w;
 	int rc = create_open(c, dir, name, 0644, O_WRONLY | O_EXCL, NULL, &f);
 
 	if (rc)
 		return rc;
-	w = ns_write(ns, f, content, len, 0);
+	w = ns_write(ns, f, data, len, 0);
 	rc = w < 0 ? (int)w : w != (ssize_t)len ? -EIO : 0;
 	if (!rc)
 		rc = ns_flush(ns, f);
 	ns_release(ns, f);
 	return rc;
+}
+
+/* As `echo -n content > name` does. */
+static int write_new(struct caller *c, struct node *dir, const char *name,
+		     const char *content)
+{
+	return write_bytes(c, dir, name, content, strlen(content));
 }
 
 /* Read a whole open file into `out` (NUL-terminated); returns its length
@@ -879,8 +885,7 @@ static void test_stale_node(void)
 	memset(&want, 0, sizeof(want));
 	want.st_size = 1;
 	rc = ns_setattr(ns, &ALICE, n, NULL, &want, NS_SET_SIZE, &st);
-	CHECK(rc == 0 || rc == -ENOENT, "truncate of the looked-up, replaced "
-	      "file: 0 or ENOENT (got %d)", rc);
+	CHECK_INT_EQ(0, rc, "truncate of the looked-up, replaced file: 0");
 	CHECK_INT_EQ(3, read_path(&ALICE, "user/alice/skills/stale2.md", buf,
 				  sizeof(buf)),
 		     "the file now at that name is untouched");
@@ -906,6 +911,211 @@ static void test_stale_node(void)
 		CHECK_INT_EQ(-ENOENT, rc, "open of the looked-up, replaced "
 			     "file: ENOENT");
 	}
+}
+
+/* A new file of `len` bytes `ch`. */
+static int write_fill(struct caller *c, struct node *dir, const char *name,
+		      int ch, size_t len)
+{
+	static char data[200000];
+
+	if (len > sizeof(data))
+		return -EFBIG;
+	memset(data, ch, len);
+	return write_bytes(c, dir, name, data, len);
+}
+
+/* Whether `buf` is `len` bytes, all `ch`. */
+static int all_of(const char *buf, ssize_t len, ssize_t want, int ch)
+{
+	if (len != want)
+		return 0;
+	for (ssize_t i = 0; i < len; i++)
+		if (buf[i] != ch)
+			return 0;
+	return 1;
+}
+
+/* The value of xattr `name` of the stored file `rel`, or -errno. */
+static ssize_t disk_xattr(const char *rel, const char *name, char *out,
+			  size_t cap)
+{
+	char p[4096];
+	ssize_t n;
+
+	blob_path(p, sizeof(p), rel);
+	n = lgetxattr(p, name, out, cap);
+	return n < 0 ? -errno : n;
+}
+
+/* `name` (100 KB of `was`) looked up by the kernel, then replaced by
+ * another process's rename of a new 100 KB file of `now` over it: returns
+ * the node looked up, now stale. */
+static struct node *replaced_large(struct node *sk, const char *name,
+				   int was, int now)
+{
+	char path[256], tmp[64];
+	struct node *n;
+
+	snprintf(tmp, sizeof(tmp), "%s.new", name);
+	snprintf(path, sizeof(path), "user/alice/skills/%s", name);
+	CHECK_INT_EQ(0, write_fill(&ALICE, sk, name, was, 100000),
+		     "create %s, 100 KB", name);
+	CHECK_INT_EQ(0, write_fill(&ALICE, sk, tmp, now, 100000),
+		     "create %s, 100 KB", tmp);
+	n = must(&ALICE, path);
+	CHECK_INT_EQ(0, ns_rename(ns, &ALICE, sk, tmp, sk, name, 0),
+		     "another process renames %s over %s", tmp, name);
+	return n;
+}
+
+/* A file larger than what is kept for late readers (64 KiB) removed or
+ * replaced between the kernel's lookup and its open: the open answers
+ * ESTALE and the kernel walks the path again, once. The node that walk
+ * finds keeps its content should it go the same way before the retried
+ * open, so that no program ever sees ESTALE. Requests by a stale name act
+ * on the old file alone, never on the one that now has its name. */
+static void test_stale_large(void)
+{
+	struct node *sk = must(&ALICE, "user/alice/skills");
+	static char buf[200000];
+	struct stat st, want;
+	struct node *n, *m;
+	struct ns_file *f;
+	ssize_t len;
+	int rc, keep;
+
+	n = replaced_large(sk, "big.md", 'a', 'b');
+	CHECK_INT_EQ(-ESTALE, ns_open(ns, &ALICE, n, O_RDONLY, &f, &keep),
+		     "open of the looked-up, replaced 100 KB file: ESTALE, "
+		     "the kernel walks the path again");
+	CHECK_INT_EQ(0, lookup(&ALICE, sk, "big.md", &m),
+		     "the kernel's retry looks big.md up again");
+	CHECK_INT_EQ(0, write_fill(&ALICE, sk, "new2", 'c', 100000),
+		     "create new2, 100 KB");
+	CHECK_INT_EQ(0, ns_rename(ns, &ALICE, sk, "new2", sk, "big.md", 0),
+		     "a third process renames new2 over big.md before the "
+		     "retried open");
+	rc = ns_open(ns, &ALICE, m, O_RDONLY, &f, &keep);
+	CHECK_INT_EQ(0, rc, "the retried open succeeds");
+	if (rc == 0) {
+		len = read_handle(f, buf, sizeof(buf));
+		CHECK(all_of(buf, len, 100000, 'b'), "and reads whole the file "
+		      "it found (100000 'b'): read %zd", len);
+		ns_release(ns, f);
+	}
+	len = read_path(&ALICE, "user/alice/skills/big.md", buf, sizeof(buf));
+	CHECK(all_of(buf, len, 100000, 'c'),
+	      "big.md reads the newest file (read %zd)", len);
+
+	/* O_TRUNC: opened before it went, it needs no content. */
+	m = must(&ALICE, "user/alice/skills/big.md");
+	CHECK_INT_EQ(0, ns_unlink(ns, &ALICE, sk, "big.md"),
+		     "another process removes big.md");
+	rc = ns_open(ns, &ALICE, m, O_WRONLY | O_TRUNC, &f, &keep);
+	CHECK_INT_EQ(0, rc, "O_TRUNC open of the looked-up, removed file: 0");
+	if (rc == 0) {
+		CHECK_INT_EQ(3, ns_write(ns, f, "new", 3, 0),
+			     "its handle writes");
+		CHECK_INT_EQ(0, ns_flush(ns, f), "and closes");
+		ns_release(ns, f);
+	}
+	CHECK_INT_EQ(-ENOENT, lookup(&ALICE, sk, "big.md", NULL),
+		     "big.md stays removed");
+	CHECK_INT_EQ(-ENOENT, disk_read("user/alice/skills/big.md", buf,
+					sizeof(buf)),
+		     "and out of the store");
+
+	/* truncate by a stale name */
+	n = replaced_large(sk, "big2.md", 'd', 'e');
+	memset(&want, 0, sizeof(want));
+	want.st_size = 10;
+	CHECK_INT_EQ(0, ns_setattr(ns, &ALICE, n, NULL, &want, NS_SET_SIZE,
+				   &st),
+		     "truncate of the looked-up, replaced file: 0 (it was "
+		     "truncated before it went)");
+	CHECK_INT_EQ(10, st.st_size, "its size is 10");
+	len = read_path(&ALICE, "user/alice/skills/big2.md", buf,
+			sizeof(buf));
+	CHECK(all_of(buf, len, 100000, 'e'),
+	      "the file now at big2.md is untouched (read %zd)", len);
+	CHECK_INT_EQ(100000, disk_read("user/alice/skills/big2.md", buf,
+				       sizeof(buf)),
+		     "and so is the store");
+}
+
+/* xattr requests by a stale name, or on an open file whose name went:
+ * on the old file, in memory, never on the file that now has its name. */
+static void test_stale_xattrs(void)
+{
+	struct node *sk = must(&ALICE, "user/alice/skills");
+	struct node *n, *m;
+	struct ns_file *f;
+	char buf[64];
+	ssize_t len;
+	int keep;
+
+	CHECK_INT_EQ(0, write_new(&ALICE, sk, "x1.md", "one"), "create x1.md");
+	CHECK_INT_EQ(0, write_new(&ALICE, sk, "x2.md", "two"), "create x2.md");
+	CHECK_INT_EQ(0, write_new(&ALICE, sk, "x3.md", "three"),
+		     "create x3.md");
+	CHECK_INT_EQ(0, ns_setxattr(ns, &ALICE, must(&ALICE,
+				    "user/alice/skills/x2.md"), "user.v",
+				    "2", 1, 0),
+		     "x2.md has user.v = 2");
+	umount_ns();
+	mount_ns("nodes whose xattrs are in the store only");
+	sk = must(&ALICE, "user/alice/skills");
+
+	/* xattrs not read yet: they went with the key */
+	n = must(&ALICE, "user/alice/skills/x1.md");
+	CHECK_INT_EQ(0, ns_rename(ns, &ALICE, sk, "x2.md", sk, "x1.md", 0),
+		     "another process renames x2.md over x1.md");
+	CHECK_INT_EQ(-ESTALE, ns_setxattr(ns, &ALICE, n, "user.stale", "1", 1,
+					  0),
+		     "setxattr by the stale name: ESTALE, the kernel walks "
+		     "the path again");
+	CHECK_INT_EQ(-ESTALE, ns_getxattr(ns, &ALICE, n, "user.v", buf,
+					  sizeof(buf)),
+		     "getxattr too");
+	CHECK_INT_EQ(0, lookup(&ALICE, sk, "x1.md", &m),
+		     "the kernel's retry looks x1.md up again");
+	CHECK_INT_EQ(0, ns_rename(ns, &ALICE, sk, "x3.md", sk, "x1.md", 0),
+		     "a third process renames x3.md over x1.md");
+	len = ns_getxattr(ns, &ALICE, m, "user.v", buf, sizeof(buf));
+	CHECK(len == 1 && buf[0] == '2', "the retried getxattr reads the "
+	      "file it found: user.v = 2 (got %zd)", len);
+	CHECK_INT_EQ(0, ns_setxattr(ns, &ALICE, m, "user.stale", "1", 1, 0),
+		     "the retried setxattr succeeds");
+	CHECK_INT_EQ(-ENODATA, ns_getxattr(ns, &ALICE,
+					   must(&ALICE,
+						"user/alice/skills/x1.md"),
+					   "user.stale", buf, sizeof(buf)),
+		     "the file now at x1.md has no user.stale");
+	CHECK_INT_EQ(-ENODATA, disk_xattr("user/alice/skills/x1.md",
+					  "user.stale", buf, sizeof(buf)),
+		     "nor has the store's");
+
+	/* an open file whose name goes: its fd's xattrs stay its own */
+	CHECK_INT_EQ(0, write_new(&ALICE, sk, "x4.md", "four"),
+		     "create x4.md");
+	umount_ns();
+	mount_ns("an open file whose xattrs are in the store only");
+	sk = must(&ALICE, "user/alice/skills");
+	n = must(&ALICE, "user/alice/skills/x1.md");
+	CHECK_INT_EQ(0, ns_open(ns, &ALICE, n, O_RDONLY, &f, &keep),
+		     "open x1.md");
+	CHECK_INT_EQ(0, ns_rename(ns, &ALICE, sk, "x4.md", sk, "x1.md", 0),
+		     "another process renames x4.md over the open x1.md");
+	CHECK_INT_EQ(0, ns_setxattr(ns, &ALICE, n, "user.fd", "1", 1, 0),
+		     "fsetxattr on the open file: 0");
+	CHECK_INT_EQ(1, ns_getxattr(ns, &ALICE, n, "user.fd", buf,
+				    sizeof(buf)),
+		     "fgetxattr reads it back");
+	CHECK_INT_EQ(-ENODATA, disk_xattr("user/alice/skills/x1.md",
+					  "user.fd", buf, sizeof(buf)),
+		     "the file now at x1.md did not get it");
+	ns_release(ns, f);
 }
 
 static void test_dirs(void)
@@ -1149,6 +1359,41 @@ static void test_io(void)
 	}
 	CHECK_INT_EQ(0, ns_statfs(ns, &sv), "statfs");
 	CHECK_INT_EQ(255, sv.f_namemax, "statfs: names up to 255 bytes");
+}
+
+/* O_TRUNC marks the file modified even when it was empty already, as on
+ * a local disk (`: > f` updates its mtime), and the store keeps that: the
+ * mount and the store must not disagree until a remount. */
+static void test_trunc_empty(void)
+{
+	struct node *sk = must(&ALICE, "user/alice/skills");
+	struct stat st, want, dst;
+	struct ns_file *f;
+	struct node *n;
+	int keep;
+
+	CHECK_INT_EQ(0, write_new(&ALICE, sk, "empty.md", ""),
+		     "create empty.md, 0 bytes");
+	n = must(&ALICE, "user/alice/skills/empty.md");
+	memset(&want, 0, sizeof(want));
+	want.st_mtim.tv_sec = 1000000000;
+	CHECK_INT_EQ(0, ns_setattr(ns, &ALICE, n, NULL, &want, NS_SET_MTIME,
+				   &st),
+		     "its mtime set to 2001");
+	CHECK_INT_EQ(0, ns_open(ns, &ALICE, n, O_WRONLY | O_TRUNC, &f, &keep),
+		     "open it O_TRUNC");
+	CHECK_INT_EQ(0, ns_flush(ns, f), "close it, writing nothing");
+	ns_release(ns, f);
+	CHECK_INT_EQ(0, ns_getattr(ns, &ALICE, n, &st), "stat it");
+	CHECK(st.st_mtim.tv_sec > 1000000000, "its mtime is now's (%lld)",
+	      (long long)st.st_mtim.tv_sec);
+	memset(&dst, 0, sizeof(dst));
+	CHECK_INT_EQ(0, disk_stat("user/alice/skills/empty.md", &dst),
+		     "the store has it");
+	CHECK(dst.st_mtim.tv_sec == st.st_mtim.tv_sec &&
+	      dst.st_mtim.tv_nsec == st.st_mtim.tv_nsec,
+	      "with that mtime (the store's is %lld.%09lld)",
+	      (long long)dst.st_mtim.tv_sec, (long long)dst.st_mtim.tv_nsec);
 }
 
 static void test_more(void)
@@ -1730,6 +1975,9 @@ int main(void)
 	test_rename();
 	test_unlink_open();
 	test_stale_node();
+	test_stale_large();
+	test_stale_xattrs();
+	test_trunc_empty();
 	test_dirs();
 	test_names();
 	test_setattr_xattr();
