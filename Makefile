@@ -8,11 +8,7 @@ BINDIR    := $(PREFIX)/bin
 DATADIR   := $(PREFIX)/share/llmunix
 MANDIR    := $(PREFIX)/share/man
 CC        ?= cc
-<<<<<<< HEAD
 PKGS      := fuse3 yaml-0.1 md4c jansson nettle libgit2 libcurl hiredis
-=======
-PKGS      := fuse3 yaml-0.1 md4c jansson nettle libgit2 libcurl
->>>>>>> main
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
