@@ -32,6 +32,32 @@ t_grep()
 	fi
 }
 
+# --- the test server refuses what the providers refuse ---------------------
+# post PATH BODY HEADER...: the status and the error's type
+post()
+{
+	local p=$1 b=$2
+	shift 2
+	local h=()
+	for x in "$@"; do h+=(-H "$x"); done
+	curl -s -o "$T_TMP/post.out" -w '%{http_code}' -X POST "${h[@]}" \
+		--data-binary "$b" "http://127.0.0.1:$LLM_PORT$p"
+	printf ' %s' "$(jq -r '.error.type // .error.code // empty' "$T_TMP/post.out" 2>/dev/null)"
+}
+good='{"model": "m", "max_tokens": 10, "stream": true, "messages": [{"role": "user", "content": "hi"}]}'
+t_eq "anthropic: no x-api-key is 401 authentication_error" "401 authentication_error" \
+	"$(post /v1/messages "$good" "anthropic-version: 2023-06-01" "content-type: application/json")"
+t_eq "anthropic: no anthropic-version is 400" "400 invalid_request_error" \
+	"$(post /v1/messages "$good" "x-api-key: test-key" "content-type: application/json")"
+t_eq "anthropic: a body that is not JSON is 400" "400 invalid_request_error" \
+	"$(post /v1/messages '{"model":' "x-api-key: test-key" "anthropic-version: 2023-06-01" "content-type: application/json")"
+t_eq "anthropic: no max_tokens is 400" "400 invalid_request_error" \
+	"$(post /v1/messages '{"model": "m", "messages": [{"role": "user", "content": "hi"}]}' "x-api-key: test-key" "anthropic-version: 2023-06-01" "content-type: application/json")"
+t_eq "openai: no Bearer key is 401" "401 invalid_api_key" \
+	"$(post /v1/chat/completions '{"model": "m", "messages": [{"role": "user", "content": "hi"}]}' "content-type: application/json")"
+t_eq "openai: a tool message answering no call is 400" "400 invalid_request_error" \
+	"$(post /v1/chat/completions '{"model": "m", "messages": [{"role": "tool", "tool_call_id": "x", "content": "1"}]}' "Authorization: Bearer test-key")"
+
 # --- no provider ------------------------------------------------------------
 lfs_mount || exit 1
 t_check "alice makes a session" as alice mkdir "$S/h2"
