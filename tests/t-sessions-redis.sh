@@ -124,4 +124,6 @@ printf 'hello\n' | as alice sh -c "cat > '$S/back/prompt'"
 t_eq "and an answer is stored" "back again" "$(as alice timeout 20 cat "$S/back/reply")"
 t_eq "in Redis" 2 "$(rcli LLEN "session:$(as alice jq -r .id "$S/back/session.json"):messages")"
 lfs_umount
+t_eq "the daemon exits cleanly, without a sanitizer report" "0 none" \
+	"$? $(grep -q 'Sanitizer' "$T_TMP/daemon.log" && echo reported || echo none)"
 t_done

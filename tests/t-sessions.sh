@@ -519,5 +519,7 @@ llm_script '[{"tool": {"name": "read_skill", "input": {"id": "gen-0007"}}}, {"ec
 ask alice rel "read one"
 t_grep "read_skill gives a skill's text" 'skill_id: gen-0007' "$(reply alice rel)"
 lfs_umount
+t_eq "the daemon exits cleanly, without a sanitizer report" "0 none" \
+	"$? $(grep -q 'Sanitizer' "$T_TMP/daemon.log" && echo reported || echo none)"
 
 t_done
