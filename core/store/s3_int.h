@@ -124,9 +124,18 @@ struct s3_objs {
 int s3_list_all(struct blob_s3 *s, const char *prefix, size_t max,
 		struct s3_objs *out);
 void s3_objs_release(struct s3_objs *o);
+/* Append a copy of `ob` to the struct s3_objs `arg`: 0 or -ENOMEM. */
+int s3_objs_add(void *arg, const struct s3_obj *ob);
 
 /* Run fn(ctx, i) for i in [0, n) on up to 8 threads; the first error. */
 int s3_parallel(size_t n, int (*fn)(void *ctx, size_t i), void *ctx);
+
+/* Say each of `objs` (sorted, keys under "prefix/") with its attributes
+ * `ents` to `cb`, and the folders their keys imply, parents first: what
+ * list() does once the attributes are known (the Vercel backend too).
+ * An entry with neither ETag nor mode is left out (gone since listed). */
+int s3_list_walk(struct s3_objs *objs, struct objmeta_ent *ents,
+		 const char *prefix, blob_list_cb cb, void *arg);
 
 /* blob_ops of s3_list.c and s3_rename.c */
 int s3_list(struct blob *b, const char *prefix, blob_list_cb cb, void *arg);

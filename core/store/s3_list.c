@@ -31,7 +31,7 @@ void s3_objs_release(struct s3_objs *o)
 	o->n = o->alloc = 0;
 }
 
-static int objs_add(void *arg, const struct s3_obj *ob)
+int s3_objs_add(void *arg, const struct s3_obj *ob)
 {
 	struct s3_objs *o = arg;
 	struct s3_ent *e;
@@ -85,7 +85,7 @@ int s3_list_all(struct blob_s3 *s, const char *prefix, size_t max,
 		http_resp_init(&r);
 		rc = s3_call(s, &c, &r);
 		if (!rc) {
-			rc = s3_list_parse(r.body.data, r.body.len, objs_add,
+			rc = s3_list_parse(r.body.data, r.body.len, s3_objs_add,
 					   out, &truncated, token,
 					   sizeof(token));
 			if (rc == -EIO)
@@ -290,8 +290,8 @@ static int walk_dirs(struct walk *w, const char *key, size_t from)
 	return 0;
 }
 
-static int walk_all(struct s3_objs *objs, struct objmeta_ent *ents,
-		    const char *prefix, blob_list_cb cb, void *arg)
+int s3_list_walk(struct s3_objs *objs, struct objmeta_ent *ents,
+		 const char *prefix, blob_list_cb cb, void *arg)
 {
 	size_t from = strlen(prefix) + 1, skipped = 0;
 	struct walk *w = calloc(1, sizeof(*w));
@@ -332,8 +332,8 @@ static int walk_all(struct s3_objs *objs, struct objmeta_ent *ents,
 		} else if (also_folder(objs, i)) {
 			char esc[256];
 
-			log_warn("s3: '%s' is both an object and a folder in "
-				 "the bucket; the object is not shown",
+			log_warn("store: '%s' is both an object and a "
+				 "folder in the store; the object is not shown",
 				 log_escape(esc, sizeof(esc), k));
 		} else {
 			m.mode = S_IFREG | (m.mode & 0777);
@@ -342,7 +342,7 @@ static int walk_all(struct s3_objs *objs, struct objmeta_ent *ents,
 		}
 	}
 	if (skipped)
-		log_warn("s3: %zu keys under '%s' are not valid names here",
+		log_warn("store: %zu keys under '%s' are not valid names here",
 			 skipped, prefix);
 	free(w);
 	return rc;
@@ -365,7 +365,7 @@ int s3_list(struct blob *b, const char *prefix, blob_list_cb cb, void *arg)
 	if (!rc)
 		rc = resolve_all(s, &objs, ents);
 	if (!rc)
-		rc = walk_all(&objs, ents, prefix, cb, arg);
+		rc = s3_list_walk(&objs, ents, prefix, cb, arg);
 	for (size_t i = 0; ents && i < objs.n; i++)
 		free(ents[i].xattrs);
 	free(ents);
