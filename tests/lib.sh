@@ -264,8 +264,8 @@ vb_start()
 	command -v node >/dev/null || { echo "# no node (scripts/install-deps)"; return 1; }
 	[ -f "$T_TMP/vb.ctl" ] || echo "0 none" >"$T_TMP/vb.ctl"
 	rm -f "$T_TMP/vb.port"
-	node "$VB_SERVER" --port-file "$T_TMP/vb.port" --secret "$VB_SECRET" \
-		--control "$T_TMP/vb.ctl" --log "$T_TMP/vb.log" "$@" \
+	VERCEL_BLOB_TEST_SECRET=$VB_SECRET node "$VB_SERVER" \
+		--port-file "$T_TMP/vb.port" --control "$T_TMP/vb.ctl" --log "$T_TMP/vb.log" "$@" \
 		>>"$T_TMP/vb-server.log" 2>&1 &
 	VB_PID=$!
 	local i
@@ -318,6 +318,16 @@ vb_get()
 	url=$(curl -sf -H "authorization: Bearer $(vb_token)" -H "x-api-version: 12" \
 		"$(vb_api)?url=$(jq -rn --arg k "$1" '$k|@uri')" | jq -r .url) &&
 		curl -sf "$url"
+}
+
+# write_as USER PATH TEXT: open, write, close; fails when any of them does
+# (a shell's redirection never says that close() failed).
+write_as()
+{
+	as "$1" python3 -c 'import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+os.write(fd, sys.argv[2].encode())
+os.close(fd)' "$2" "$3" 2>/dev/null
 }
 
 # lfs_stored KEY: the content the store holds at KEY ("volumes/...").

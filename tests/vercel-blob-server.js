@@ -4,9 +4,9 @@
 // 2.x (API version 12) calls it -- tests/vercel-blob-client.js drives it
 // with that very client -- and refuses what the service refuses.
 //
-// Usage: node vercel-blob-server.js --port-file F --secret S
+// Usage: VERCEL_BLOB_TEST_SECRET=S node vercel-blob-server.js --port-file F
 //          [--control F] [--log F] [--access public|private]
-//          [--max-size BYTES] [--cdn-stale SECONDS]
+//          [--max-size BYTES]
 //
 // API, under http://127.0.0.1:PORT/api/blob (what vercel_base_url names):
 //   PUT  /?pathname=P            put (body; x-vercel-blob-access,
@@ -17,7 +17,8 @@
 //   GET  ?limit&prefix&cursor&mode   list      POST /delete {"urls": [...]}
 //   POST /rename?pathname=P&fromUrl=F
 // Every call needs "authorization: Bearer vercel_blob_rw_<store>_<S>" (a
-// store per <store>, made on first use, in memory) and x-api-version 1 to
+// store per <store>, made on first use, in memory; S comes from the
+// environment, so that no process's arguments show it) and x-api-version 1 to
 // 12. Errors are {"error": {"code", "message"}}: forbidden (403),
 // not_found (404), bad_request (400; a pathname that exists without
 // x-allow-overwrite: 1, a bad pathname, version, cursor or body),
@@ -29,15 +30,16 @@
 // http://127.0.0.1:PORT/blobs/<store>/<pathname, each part encoded>
 // (?download=1: as an attachment); in a private store with the token.
 // ETags are "<hex>", a new one for each version (a copy has its own).
-// With --cdn-stale N, for N seconds after an overwrite a public download
-// without ?cache=0 gets the previous version, as the service's CDN may.
 //
 // The control file is read at each request: a line "RATE MODE[,MODE...]
 // [STALL]" fails that share of requests (exactly: the n-th fails when
 // floor(n * RATE) grows), taking the modes in turn: 500, 503, 429, reset
 // (the connection is reset, half the time after the work is done), stall
 // (no answer for STALL seconds, then the connection closes); a line
-// "suspend STORE" suspends a store. The log gets a JSON line per request.
+// "suspend STORE" suspends a store; a line "cdn stale" makes a public
+// download without ?cache=0 get the version before the last overwrite, as
+// the service's CDN may for a minute. The log gets a JSON line per
+// request.
 'use strict';
 const crypto = require('crypto');
 const fs = require('fs');
@@ -52,15 +54,15 @@ const DEFAULT_MAX_AGE = 30 * 24 * 3600;
 const args = {};
 for (let i = 2; i < process.argv.length; i += 2)
   args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
-if (!args['port-file'] || !args.secret) {
-  process.stderr.write('usage: vercel-blob-server.js --port-file F ' +
-                       '--secret S [--control F] [--log F] ...\n');
+const SECRET = process.env.VERCEL_BLOB_TEST_SECRET;
+if (!args['port-file'] || !SECRET) {
+  process.stderr.write('usage: VERCEL_BLOB_TEST_SECRET=S ' +
+                       'vercel-blob-server.js --port-file F [--control F] ' +
+                       '[--log F] [--access A] [--max-size N]\n');
   process.exit(2);
 }
-const SECRET = args.secret;
 const ACCESS = args.access || 'public';
 const MAX_SIZE = Number(args['max-size'] || 512 * 1024 * 1024);
-const CDN_STALE = Number(args['cdn-stale'] || 0) * 1000;
 
 const stores = new Map();	// id -> Map(pathname -> blob)
 let origin = '';
@@ -82,7 +84,8 @@ const notFound = () => new ApiError(404, 'not_found',
 const badRequest = (m) => new ApiError(400, 'bad_request', m);
 
 function control() {
-  const out = { rate: 0, modes: [], stall: 5, suspended: new Set() };
+  const out = { rate: 0, modes: [], stall: 5, suspended: new Set(),
+                stale: false };
   if (!args.control)
     return out;
   let text;
@@ -95,6 +98,8 @@ function control() {
     const f = line.trim().split(/\s+/);
     if (f[0] === 'suspend' && f[1]) {
       out.suspended.add(f[1]);
+    } else if (f[0] === 'cdn' && f[1] === 'stale') {
+      out.stale = true;
     } else if (/^[0-9.]+$/.test(f[0] || '')) {
       out.rate = Number(f[0]);
       out.modes = (f[1] || '').split(',').filter((m) => m && m !== 'none');
@@ -261,8 +266,8 @@ function store(id, pathname, body, o, from) {
     uploadedAt: new Date(),
     etag: newEtag(id, pathname, body),
     maxAge: o.maxAge,
-    previous: old ? { body: old.body, etag: old.etag, contentType:
-                      old.contentType, until: Date.now() + CDN_STALE } : null,
+    previous: old ? { body: old.body, etag: old.etag,
+                      contentType: old.contentType } : null,
   };
   blobs.set(pathname, b);
   return b;
@@ -413,7 +418,7 @@ function download(req, res, path, q, ctl) {
     return reply(res, req, 404, 'text/plain',
                  'The page could not be found\n\nNOT_FOUND\n');
   // The CDN's copy of an overwritten blob, for a while.
-  if (b.previous && Date.now() < b.previous.until && q.get('cache') !== '0')
+  if (b.previous && ctl.stale && q.get('cache') !== '0')
     b = Object.assign({}, b, b.previous);
   const name = b.pathname.split('/').pop();
   res.setHeader('ETag', b.etag);
