@@ -80,11 +80,13 @@ int vc_json_list(const char *body, size_t len,
 		goto out;
 	}
 	if (!json_is_object(o) || !json_is_array(blobs) ||
-	    (more && !json_is_boolean(more)) ||
-	    get_str(o, "cursor", cursor, cursor_cap)) {
+	    (more && !json_is_boolean(more))) {
 		rc = -EIO;
 		goto out;
 	}
+	rc = get_str(o, "cursor", cursor, cursor_cap);
+	if (rc)
+		goto out;
 	*has_more = json_is_true(more);
 	for (size_t i = 0; i < json_array_size(blobs) && !rc; i++) {
 		rc = blob_from(json_array_get(blobs, i), b);
