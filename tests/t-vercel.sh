@@ -271,6 +271,23 @@ t_eq "after 10 % (and 90 %) failing requests: every acknowledged write is in the
 cp -r "$A/flaky" "$T_TMP/seen"
 t_eq "... and the mount reads what was acknowledged last (or a newer, reported-failed one)" \
 	"all good" "$(python3 "$W" verdict "$T_TMP/seen" 40 "$T_TMP"/w[1-4].log)"
+# Creates whose answers are lost: the retry hears "already exists", and the
+# daemon checks the blob holds what it sent.
+m5=$(mark)
+echo "0.2 lost" >"$CTL"
+mkdir -p "$A/fresh"
+python3 "$W" write "$A/fresh" 1 20 "$T_TMP/w5.log"
+echo "0 none" >"$CTL"
+t_eq "creates whose answers were lost (20 %): all acknowledged" 20 "$(grep -c '^ok' "$T_TMP/w5.log")"
+t_eq "... after a retry that heard 'already exists' (no overwrite asked)" yes \
+	"$(since "$m5" | jq -r 'select(.m == "PUT" and .ovw == "0" and .status == 400) | .path' | grep -q . && echo yes)"
+mkdir -p "$T_TMP/fresh"
+for i in $(seq 0 19); do
+	f=$(printf 'f%02d.md' "$i")
+	vb_get "volumes/user/alice/skills/fresh/$f" >"$T_TMP/fresh/$f"
+done
+t_eq "... and each holds what was written" "all good" \
+	"$(python3 "$W" verdict "$T_TMP/fresh" 20 "$T_TMP/w5.log")"
 echo "1 stall 30" >"$CTL"
 t0=$(date +%s.%N)
 t_check_not "a stalled server: the write fails" write_as alice "$A/flaky/stalled.md" x
@@ -283,8 +300,8 @@ lfs_umount
 
 # --- 10. a private store ---------------------------------------------------------------------------
 vb_stop
-rm -f "$LOG"
 vb_start --access private || t_fail "a private test server starts"
+m6=$(mark)
 STATE=$T_TMP/state-private
 VB_CONF_EXTRA="vercel_access = private" lfs_mount || t_fail "mount a private store"
 t_check "a private store: a write" write_as alice "$A/p.md" private
@@ -293,6 +310,6 @@ STATE=$T_TMP/state-private2
 VB_CONF_EXTRA="vercel_access = private" lfs_mount
 t_eq "... read back with a new state folder, downloaded with the token" private "$(cat "$A/p.md" 2>&1)"
 t_eq "... past the CDN (?cache=0)" '"?cache=0"' \
-	"$(grep '/blobs/' "$LOG" | jq '.q' | sort -u)"
+	"$(since "$m6" | grep '/blobs/' | jq '.q' | sort -u)"
 lfs_umount
 t_done

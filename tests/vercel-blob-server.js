@@ -34,7 +34,8 @@
 // The control file is read at each request: a line "RATE MODE[,MODE...]
 // [STALL]" fails that share of requests (exactly: the n-th fails when
 // floor(n * RATE) grows), taking the modes in turn: 500, 503, 429, reset
-// (the connection is reset, half the time after the work is done), stall
+// (the connection is reset, half the time after the work is done), lost
+// (reset always after the work: the client never hears of it), stall
 // (no answer for STALL seconds, then the connection closes); a line
 // "suspend STORE" suspends a store; a line "cdn stale" makes a public
 // download without ?cache=0 get the version before the last overwrite, as
@@ -459,7 +460,7 @@ function pickFault(ctl) {
 function handle(req, res, body) {
   const u = new URL(req.url, origin);
   const ctl = control();
-  const fault = pickFault(ctl);
+  let fault = pickFault(ctl);
   const entry = { m: req.method, path: u.pathname, q: u.search,
                   ovw: req.headers['x-allow-overwrite'],
                   rnd: req.headers['x-add-random-suffix'],
@@ -483,7 +484,11 @@ function handle(req, res, body) {
     }[fault];
     return finish(replyError(res, req, e));
   }
-  if (fault === 'reset' && Math.random() < 0.5) {
+  if (fault === 'lost')
+    fault = 'reset after';
+  else if (fault === 'reset' && Math.random() >= 0.5)
+    fault = 'reset after';
+  if (fault === 'reset') {
     finish('reset');
     return req.socket.resetAndDestroy();
   }
@@ -493,23 +498,23 @@ function handle(req, res, body) {
       const out = api(req, u.pathname.slice('/api/blob'.length),
                       u.searchParams, body, ctl);
       status = 200;
-      if (fault !== 'reset')
+      if (!fault)
         reply(res, req, 200, 'application/json', JSON.stringify(out));
     } catch (e) {
       if (!(e instanceof ApiError))
         throw e;
       status = e.status;
-      if (fault !== 'reset')
+      if (!fault)
         replyError(res, req, e);
     }
   } else if (req.method === 'GET' || req.method === 'HEAD') {
-    status = fault === 'reset' ? 'reset' :
+    status = fault ? 'not sent' :
       download(req, res, u.pathname, u.searchParams, ctl);
   } else {
     status = reply(res, req, 405, 'text/plain', 'Method Not Allowed\n');
   }
-  if (fault === 'reset') {
-    status = 'reset after the work';
+  if (fault === 'reset after') {
+    status = `${status}, reset after the work`;
     req.socket.resetAndDestroy();
   }
   finish(status);

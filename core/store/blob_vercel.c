@@ -249,10 +249,8 @@ out:
 	return 0;
 }
 
-/* Download `key` into r: GET its URL, with the token and ?cache=0 (a read
- * past the CDN) in a private store. */
-static int download(struct blob_vercel *v, const char *key, size_t cap,
-		    struct http_resp *r)
+int vc_download(struct blob_vercel *v, const char *key, size_t cap,
+		struct http_resp *r)
 {
 	char url[VC_URL_MAX + 16], esc[200];
 	const char *hdrs[] = { v->private_access ? v->auth_hdr : NULL, NULL };
@@ -299,7 +297,7 @@ static int vc_get(struct blob *b, const char *key, struct buf *out)
 	if (rc)
 		return rc;
 	http_resp_init(&r);
-	rc = download(v, key, out->cap ? out->cap : BUF_DEFAULT_CAP, &r);
+	rc = vc_download(v, key, out->cap ? out->cap : BUF_DEFAULT_CAP, &r);
 	if (!rc)
 		rc = check_version(v, key, &r, r.body.len);
 	if (!rc) {
@@ -327,10 +325,8 @@ static const char *content_type(const char *key)
 	return NULL;	/* the service's guess from the pathname */
 }
 
-/* After a lost answer and a retry, the service said `key` exists: it is
- * ours when it holds what we sent. */
-static int confirm(struct blob_vercel *v, const char *key, const void *data,
-		   size_t len, struct vc_blob *out)
+int vc_confirm(struct blob_vercel *v, const char *key, const void *data,
+	       size_t len, struct vc_blob *out)
 {
 	struct http_resp r;
 	int rc = vc_head(v, key, out);
@@ -338,7 +334,7 @@ static int confirm(struct blob_vercel *v, const char *key, const void *data,
 	if (rc)
 		return rc;
 	http_resp_init(&r);
-	rc = download(v, key, len + 1, &r);
+	rc = vc_download(v, key, len + 1, &r);
 	if (!rc && (r.body.len != len ||
 		    (len && memcmp(r.body.data, data, len))))
 		rc = -EEXIST;
@@ -379,8 +375,10 @@ static int put_blob(struct blob_vercel *v, const char *key, const void *data,
 			"describe the blob", log_escape(esc, sizeof(esc), key));
 		rc = -EIO;
 	}
-	if (rc == -EEXIST && r.attempts > 1)
-		rc = confirm(v, key, data, len, out);
+	/* Sent again after its answer was lost (by http.c, or by curl on a
+	 * kept-alive connection that died), a create finds itself done. */
+	if (rc == -EEXIST)
+		rc = vc_confirm(v, key, data, len, out);
 	if (rc == -EEXIST)
 		log_err("vercel blob: '%s' was created in the store by "
 			"another writer since it was listed; not overwritten "

@@ -87,7 +87,7 @@ struct vc_call {
 	const char *const *headers;	/* besides the API's own */
 	const void *body;
 	size_t len;
-	size_t max_body;
+	size_t max_body;	/* 0: http.h's default */
 	const char *key;	/* for messages */
 	int quiet_404;		/* a missing blob: no log */
 };
@@ -101,6 +101,18 @@ int vc_call(struct blob_vercel *v, const struct vc_call *c,
 /* What the API says of `key` (head), into the caches: 0, -ENOENT or
  * -EIO. */
 int vc_head(struct blob_vercel *v, const char *key, struct vc_blob *out);
+
+/* Download `key` into r (at most `cap` bytes) from its URL: with the
+ * token and ?cache=0 (a read past the CDN) in a private store. Returns 0,
+ * -ENOENT, -EACCES, -EFBIG or -EIO, logged. */
+int vc_download(struct blob_vercel *v, const char *key, size_t cap,
+		struct http_resp *r);
+
+/* The service said `key` exists when we created it: it is ours (sent
+ * again after its answer was lost) when it holds `data`. Returns 0 with
+ * its head in `out`, -EEXIST (another writer's), or an error. */
+int vc_confirm(struct blob_vercel *v, const char *key, const void *data,
+	       size_t len, struct vc_blob *out);
 
 /* The attributes a blob has when the cache knows nothing of it. */
 void vc_meta_default(const char *key, const struct vc_blob *b,

@@ -31,6 +31,21 @@
 
 /* --- one copy ------------------------------------------------------------- */
 
+/* Whether `to`, which the service says exists, holds `from`'s content. */
+static int copied_already(struct blob_vercel *v, const char *from,
+			  const char *to, struct vc_blob *out)
+{
+	struct http_resp r;
+	int rc;
+
+	http_resp_init(&r);
+	rc = vc_download(v, from, BUF_DEFAULT_CAP, &r);
+	if (!rc)
+		rc = vc_confirm(v, to, r.body.data, r.body.len, out);
+	http_resp_release(&r);
+	return rc;
+}
+
 /* Copy `from` to `to` (replacing it when `overwrite`); the copy's
  * description into `out`. */
 static int copy_blob(struct blob_vercel *v, const char *from, const char *to,
@@ -69,9 +84,9 @@ static int copy_blob(struct blob_vercel *v, const char *from, const char *to,
 			log_escape(esc, sizeof(esc), from));
 		rc = -EIO;
 	}
-	/* The copy was made, and its answer lost: a retry finds it. */
-	if (rc == -EEXIST && r.attempts > 1)
-		rc = vc_head(v, to, out);
+	/* Made, its answer lost and sent again: the copy finds itself. */
+	if (rc == -EEXIST)
+		rc = copied_already(v, from, to, out);
 	if (rc == -EEXIST) {
 		log_err("vercel blob: '%s' was created in the store by another "
 			"writer since it was listed; not overwritten",
