@@ -656,37 +656,9 @@ static int vc_sync(struct blob *b, const char *key)
 	return 0;	/* a stored blob is durable once acknowledged */
 }
 
-static int vc_statfs(struct blob *b, struct statvfs *out)
-{
-	(void)b;
-	/* A store has no size we can ask: say 1 PiB, as for a bucket. */
-	memset(out, 0, sizeof(*out));
-	out->f_bsize = 4096;
-	out->f_frsize = 4096;
-	out->f_blocks = (fsblkcnt_t)1 << 38;
-	out->f_bfree = out->f_blocks;
-	out->f_bavail = out->f_blocks;
-	out->f_files = (fsfilcnt_t)1 << 32;
-	out->f_ffree = out->f_files;
-	out->f_favail = out->f_files;
-	out->f_namemax = 255;
-	return 0;
-}
-
 static int vc_version(struct blob *b, const char *key, char *out, size_t cap)
 {
-	struct objmeta_ent e;
-	int rc = objmeta_get(vc(b)->meta, key, &e);
-
-	if (rc)
-		return rc;
-	free(e.xattrs);
-	if (!e.etag[0])
-		return -ENOENT;
-	if (strlen(e.etag) >= cap)
-		return -ERANGE;
-	memcpy(out, e.etag, strlen(e.etag) + 1);
-	return 0;
+	return objmeta_etag(vc(b)->meta, key, out, cap);
 }
 
 static void vc_free(struct blob *b)
@@ -724,7 +696,7 @@ static const struct blob_ops vercel_ops = {
 	.setxattrs = vc_setxattrs,
 	.fitxattrs = vc_fitxattrs,
 	.sync = vc_sync,
-	.statfs = vc_statfs,
+	.statfs = s3_statfs,	/* a store has no size either */
 	.version = vc_version,
 	.free = vc_free,
 };

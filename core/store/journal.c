@@ -138,49 +138,44 @@ void journal_done(struct journal *j, const char *id)
 		sync_dir(j->dir);
 }
 
-/* Read and settle one entry; 0 when it may be removed. */
+/* Read and settle one entry; 0 when it may be removed. Fields missing at
+ * its end are empty. */
 static int settle(const char *path, journal_settle_cb cb, void *arg)
 {
 	char *buf = malloc(ENTRY_MAX), *f[JOURNAL_FIELDS] = { NULL };
-	char *line, *save = NULL, kind;
+	char *line, *eol, kind;
 	ssize_t n;
-	int fd, rc = -ENOMEM, k = 0;
+	int fd, rc = 0;
 
-	if (!buf)
-		return -ENOMEM;
+	for (int i = 0; i < JOURNAL_FIELDS && buf; i++)
+		if ((f[i] = calloc(1, PATH_MAX)) == NULL)
+			rc = -ENOMEM;
+	if (!buf || rc) {
+		rc = -ENOMEM;
+		goto out;
+	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		free(buf);
-		return -errno;
+		rc = -errno;
+		goto out;
 	}
 	n = read(fd, buf, ENTRY_MAX - 1);
 	close(fd);
-	rc = 0;
 	if (n <= 2)
 		goto out;	/* cut short before its fsync: never begun */
 	buf[n] = '\0';
 	kind = buf[0];
-	/* strtok_r skips empty lines: split by hand. */
 	line = buf + 2;
-	for (; k < JOURNAL_FIELDS && (save = strchr(line, '\n')); k++) {
-		*save = '\0';
-		f[k] = malloc(PATH_MAX);
-		if (!f[k]) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		f[k][0] = '\0';		/* an empty field stays empty */
-		if (*line && s3_pct_decode(f[k], PATH_MAX, line,
-					   strlen(line))) {
-			k++;
+	for (int k = 0; k < JOURNAL_FIELDS && (eol = strchr(line, '\n'));
+	     k++) {
+		*eol = '\0';
+		if (*line && s3_pct_decode(f[k], PATH_MAX, line, strlen(line)))
 			goto out;	/* not ours: dropped */
-		}
-		line = save + 1;
+		line = eol + 1;
 	}
-	if (k == JOURNAL_FIELDS)
-		rc = cb(arg, kind, f);
+	rc = cb(arg, kind, f);
 out:
-	for (int i = 0; i < k; i++)
+	for (int i = 0; i < JOURNAL_FIELDS; i++)
 		free(f[i]);
 	free(buf);
 	return rc;

@@ -181,9 +181,10 @@ static int head_one(void *ctx, size_t i)
 
 /* Fill ents[i] for each listed object: from the cache when its ETag (and
  * Last-Modified, once known) match, else from a HEAD. */
-static int resolve_all(struct blob_s3 *s, struct s3_objs *objs,
+static int resolve_all(void *ctx, struct s3_objs *objs,
 		       struct objmeta_ent *ents)
 {
+	struct blob_s3 *s = ctx;
 	struct resolve r = { s, objs, ents, NULL };
 	size_t nask = 0;
 	int rc;
@@ -290,8 +291,8 @@ static int walk_dirs(struct walk *w, const char *key, size_t from)
 	return 0;
 }
 
-int s3_list_walk(struct s3_objs *objs, struct objmeta_ent *ents,
-		 const char *prefix, blob_list_cb cb, void *arg)
+static int walk_all(struct s3_objs *objs, struct objmeta_ent *ents,
+		    const char *prefix, blob_list_cb cb, void *arg)
 {
 	size_t from = strlen(prefix) + 1, skipped = 0;
 	struct walk *w = calloc(1, sizeof(*w));
@@ -348,11 +349,28 @@ int s3_list_walk(struct s3_objs *objs, struct objmeta_ent *ents,
 	return rc;
 }
 
+int s3_list_walk(struct s3_objs *objs, const char *prefix,
+		 s3_resolve_fn resolve, void *ctx, blob_list_cb cb, void *arg)
+{
+	struct objmeta_ent *ents = NULL;
+	int rc = 0;
+
+	if (objs->n && !(ents = calloc(objs->n, sizeof(*ents))))
+		rc = -ENOMEM;
+	if (!rc)
+		rc = resolve(ctx, objs, ents);
+	if (!rc)
+		rc = walk_all(objs, ents, prefix, cb, arg);
+	for (size_t i = 0; ents && i < objs->n; i++)
+		free(ents[i].xattrs);
+	free(ents);
+	return rc;
+}
+
 int s3_list(struct blob *b, const char *prefix, blob_list_cb cb, void *arg)
 {
 	struct blob_s3 *s = (struct blob_s3 *)b;
 	struct s3_objs objs = { NULL, 0, 0 };
-	struct objmeta_ent *ents = NULL;
 	char dir[PATH_MAX];
 	int rc;
 
@@ -360,15 +378,8 @@ int s3_list(struct blob *b, const char *prefix, blob_list_cb cb, void *arg)
 			    (int)sizeof(dir))
 		return -EINVAL;
 	rc = s3_list_all(s, dir, 0, &objs);
-	if (!rc && objs.n && !(ents = calloc(objs.n, sizeof(*ents))))
-		rc = -ENOMEM;
 	if (!rc)
-		rc = resolve_all(s, &objs, ents);
-	if (!rc)
-		rc = s3_list_walk(&objs, ents, prefix, cb, arg);
-	for (size_t i = 0; ents && i < objs.n; i++)
-		free(ents[i].xattrs);
-	free(ents);
+		rc = s3_list_walk(&objs, prefix, resolve_all, s, cb, arg);
 	s3_objs_release(&objs);
 	return rc;
 }

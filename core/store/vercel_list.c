@@ -119,34 +119,43 @@ int vc_list_all(struct blob_vercel *v, const char *prefix, size_t max,
 
 /* Each listed blob's attributes: the cache's when it knows that version,
  * else the defaults (then kept). */
-static void resolve(struct blob_vercel *v, const struct s3_ent *o,
-		    struct objmeta_ent *e)
+static int resolve(void *ctx, struct s3_objs *objs, struct objmeta_ent *ents)
 {
-	struct vc_blob b;
+	struct blob_vercel *v = ctx;
+	struct vc_blob *b = malloc(sizeof(*b));
 
-	if (objmeta_get(v->meta, o->key, e) == 0) {
-		if (strcmp(e->etag, o->etag) == 0) {
-			if (e->m.size != o->size && !S_ISDIR(e->m.mode)) {
-				e->m.size = o->size;
-				objmeta_set(v->meta, o->key, e);
+	if (!b)
+		return -ENOMEM;
+	for (size_t i = 0; i < objs->n; i++) {
+		const struct s3_ent *o = &objs->v[i];
+		struct objmeta_ent *e = &ents[i];
+
+		if (objmeta_get(v->meta, o->key, e) == 0) {
+			if (strcmp(e->etag, o->etag) == 0) {
+				if (e->m.size != o->size &&
+				    !S_ISDIR(e->m.mode)) {
+					e->m.size = o->size;
+					objmeta_set(v->meta, o->key, e);
+				}
+				continue;
 			}
-			return;
+			free(e->xattrs);	/* another version */
 		}
-		free(e->xattrs);	/* another version: start over */
+		memset(b, 0, sizeof(*b));
+		snprintf(b->etag, sizeof(b->etag), "%s", o->etag);
+		snprintf(b->uploaded, sizeof(b->uploaded), "%s", o->lastmod);
+		b->size = o->size;
+		vc_meta_default(o->key, b, e);
+		objmeta_set(v->meta, o->key, e);
 	}
-	memset(&b, 0, sizeof(b));
-	snprintf(b.etag, sizeof(b.etag), "%s", o->etag);
-	snprintf(b.uploaded, sizeof(b.uploaded), "%s", o->lastmod);
-	b.size = o->size;
-	vc_meta_default(o->key, &b, e);
-	objmeta_set(v->meta, o->key, e);
+	free(b);
+	return 0;
 }
 
 int vc_list(struct blob *b, const char *prefix, blob_list_cb cb, void *arg)
 {
 	struct blob_vercel *v = (struct blob_vercel *)b;
 	struct s3_objs objs = { NULL, 0, 0 };
-	struct objmeta_ent *ents = NULL;
 	char dir[PATH_MAX];
 	int rc;
 
@@ -154,15 +163,8 @@ int vc_list(struct blob *b, const char *prefix, blob_list_cb cb, void *arg)
 			    (int)sizeof(dir))
 		return -EINVAL;
 	rc = vc_list_all(v, dir, 0, &objs);
-	if (!rc && objs.n && !(ents = calloc(objs.n, sizeof(*ents))))
-		rc = -ENOMEM;
-	for (size_t i = 0; !rc && i < objs.n; i++)
-		resolve(v, &objs.v[i], &ents[i]);
 	if (!rc)
-		rc = s3_list_walk(&objs, ents, prefix, cb, arg);
-	for (size_t i = 0; ents && i < objs.n; i++)
-		free(ents[i].xattrs);
-	free(ents);
+		rc = s3_list_walk(&objs, prefix, resolve, v, cb, arg);
 	s3_objs_release(&objs);
 	return rc;
 }

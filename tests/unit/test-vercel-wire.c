@@ -267,11 +267,16 @@ static void test_journal(void)
 	write_raw(dir, "1-9.new", "F\nx\n");	/* a rewrite cut short */
 	write_raw(dir, "1-bad", "F\n%zz\n\n\n\n");	/* not ours */
 	write_raw(dir, "1-empty", "C\na/\nb/\n\n\n");
+	write_raw(dir, "1-three", "X\na/\nb/\n");	/* fields missing */
 	s.fail_kind = 'Z';
 	CHECK_INT_EQ(0, journal_replay(j, settle, &s), "a replay");
-	CHECK_INT_EQ(2, s.n, "settles the two whole entries");
+	CHECK_INT_EQ(3, s.n, "settles the three whole entries");
 	for (int i = 0; i < s.n && i < 8; i++) {
-		if (s.kinds[i] == 'F')
+		if (s.kinds[i] == 'X')
+			CHECK(!strcmp(s.fields[i][1], "b/") &&
+			      !s.fields[i][2][0] && !s.fields[i][3][0],
+			      "fields missing at the end are empty");
+		else if (s.kinds[i] == 'F')
 			CHECK(!strcmp(s.fields[i][0], "a/b c.md") &&
 			      !strcmp(s.fields[i][1], "a/\"d\".md") &&
 			      !strcmp(s.fields[i][2], "\"e1\"") &&
