@@ -56,6 +56,7 @@ int vc_call(struct blob_vercel *v, const struct vc_call *c,
 {
 	const char *hdrs[16];
 	char *url = malloc(REQ_URL_MAX), code[64], msg[240], esc[200];
+	char ekey[200];
 	struct http_req q = {
 		.method = c->method, .body = c->body, .body_len = c->len,
 		.max_body = c->max_body, .headers = hdrs,
@@ -97,7 +98,8 @@ int vc_call(struct blob_vercel *v, const struct vc_call *c,
 		return rc;	/* answers the caller acts on */
 	log_err("vercel blob: %s%s%s%s%s (pathname '%s')", r->err,
 		*code ? " " : "", code, *msg ? ": " : "",
-		log_escape(esc, sizeof(esc), msg), c->key ? c->key : "");
+		log_escape(esc, sizeof(esc), msg),
+		log_escape(ekey, sizeof(ekey), c->key ? c->key : ""));
 	return rc;
 }
 
@@ -159,8 +161,10 @@ int vc_head(struct blob_vercel *v, const char *key, struct vc_blob *out)
 	http_resp_init(&r);
 	rc = vc_call(v, &c, &r);
 	if (!rc && vc_json_blob(r.body.data, r.body.len, out)) {
+		char esc[200];
+
 		log_err("vercel blob: head of '%s': not a blob's description",
-			key);
+			log_escape(esc, sizeof(esc), key));
 		rc = -EIO;
 	}
 	if (!rc)

@@ -60,6 +60,7 @@ static int list_page(struct collect *c, const char *prefix, char *cursor)
 	struct vc_call call = { .method = "GET", .path = "", .query = query,
 				.max_body = LIST_PAGE_MAX, .key = prefix };
 	size_t limit = c->max && c->max < LIST_PAGE ? c->max : LIST_PAGE;
+	char esc[200];
 	struct http_resp r;
 	int more = 0, rc;
 
@@ -79,7 +80,8 @@ static int list_page(struct collect *c, const char *prefix, char *cursor)
 				  &more, cursor, CURSOR_MAX);
 		if (rc == -EIO || rc == -ERANGE) {
 			log_err("vercel blob: listing '%s': the answer is not "
-				"a list of blobs", prefix);
+				"a list of blobs",
+				log_escape(esc, sizeof(esc), prefix));
 			rc = -EIO;
 		}
 	}
@@ -88,7 +90,7 @@ static int list_page(struct collect *c, const char *prefix, char *cursor)
 		cursor[0] = '\0';
 	else if (!rc && !*cursor) {
 		log_err("vercel blob: listing '%s': hasMore without a "
-			"cursor", prefix);
+			"cursor", log_escape(esc, sizeof(esc), prefix));
 		rc = -EIO;
 	}
 out:
