@@ -98,10 +98,19 @@ $(S3RVER):
 	npm install --prefix build/npm --no-audit --no-fund --loglevel=error \
 	    s3rver@3.7.1
 
+# @vercel/blob, the public client of Vercel Blob, which t-vercel.sh drives
+# against tests/vercel-blob-server.js so that the test server provably
+# speaks what the client speaks (npm).
+VERCEL_BLOB := build/npm/node_modules/@vercel/blob/package.json
+$(VERCEL_BLOB):
+	@command -v npm >/dev/null || scripts/install-deps
+	npm install --prefix build/npm --no-audit --no-fund --loglevel=error \
+	    @vercel/blob@2.8.0
+
 check: deps
 	@$(MAKE) --no-print-directory check-run
 
-check-run: llmunixfs build/asan/llmunixfs $(UNIT_BIN) $(TEST_TOOLS) $(GLTF_VALIDATOR) $(S3RVER)
+check-run: llmunixfs build/asan/llmunixfs $(UNIT_BIN) $(TEST_TOOLS) $(GLTF_VALIDATOR) $(S3RVER) $(VERCEL_BLOB)
 	LLMUNIXFS=$(CURDIR)/build/asan/llmunixfs tests/run
 
 build/tests/%: scripts/%.c

@@ -15,6 +15,10 @@
 #               folder a bucket of its own, so a new state is a new store
 #               as it is with local storage. $S3_CONF_EXTRA: more lines
 #               for the configuration (they win over the ones before).
+#   LLMUNIX_STORAGE=vercel   the same on a Vercel Blob store: lfs_mount
+#               starts tests/vercel-blob-server.js (node) once per test
+#               file, and each state folder gets a store (a token) of its
+#               own. $VB_CONF_EXTRA: more configuration lines.
 
 T_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LLMUNIXFS=${LLMUNIXFS:-$T_TOP/llmunixfs}
@@ -29,6 +33,11 @@ S3RVER=${S3RVER:-$T_TOP/build/npm/node_modules/.bin/s3rver}
 S3_PID=
 S3_PORT=
 S3_KEY=S3RVER	# s3rver's own account; no real secret
+VB_SERVER=$T_TOP/tests/vercel-blob-server.js
+VB_CLIENT=$T_TOP/tests/vercel-blob-client.js
+VB_PID=
+VB_PORT=
+VB_SECRET=LocalTestSecret	# the test server's; no real secret
 
 t_begin()
 {
@@ -45,6 +54,7 @@ t_cleanup()
 {
 	lfs_umount >/dev/null 2>&1
 	s3_stop
+	vb_stop
 	llm_stop
 	redis_stop
 	if [ "${T_KEEP:-0}" = 1 ]; then
@@ -172,7 +182,7 @@ lfs_local_store() { [ "$LLMUNIX_STORAGE" = local ]; }
 # makes it fail (and exit); S3 itself takes keys of 1,024 bytes.
 lfs_long_names()
 {
-	lfs_local_store && return 0
+	[ "$LLMUNIX_STORAGE" != s3 ] && return 0
 	echo "# skip: 255-byte names (s3rver cannot hold them)"
 	return 1
 }
@@ -247,14 +257,91 @@ s3_bucket_of()
 	echo "$b"
 }
 
+# --- Vercel Blob (LLMUNIX_STORAGE=vercel, and t-vercel*.sh) -----------------
+
+# vb_start [SERVER OPTIONS...]: tests/vercel-blob-server.js on a free
+# loopback port; its control file is $T_TMP/vb.ctl (faults, suspended
+# stores), its log of requests $T_TMP/vb.log (a JSON line each).
+vb_start()
+{
+	[ -n "$VB_PID" ] && return 0
+	command -v node >/dev/null || { echo "# no node (scripts/install-deps)"; return 1; }
+	[ -f "$T_TMP/vb.ctl" ] || echo "0 none" >"$T_TMP/vb.ctl"
+	rm -f "$T_TMP/vb.port"
+	VERCEL_BLOB_TEST_SECRET=$VB_SECRET node "$VB_SERVER" \
+		--port-file "$T_TMP/vb.port" --control "$T_TMP/vb.ctl" --log "$T_TMP/vb.log" "$@" \
+		>>"$T_TMP/vb-server.log" 2>&1 &
+	VB_PID=$!
+	local i
+	for i in $(seq 1 100); do
+		if [ -s "$T_TMP/vb.port" ]; then
+			VB_PORT=$(cat "$T_TMP/vb.port")
+			return 0
+		fi
+		sleep 0.05
+	done
+	echo "# the Vercel Blob test server did not start:"
+	sed 's/^/#   /' "$T_TMP/vb-server.log" | tail -n 5
+	return 1
+}
+
+vb_stop()
+{
+	[ -n "$VB_PID" ] || return 0
+	kill "$VB_PID" 2>/dev/null
+	wait "$VB_PID" 2>/dev/null
+	VB_PID=
+}
+
+# vb_api: the API's base URL (what vercel_base_url names).
+vb_api() { echo "http://127.0.0.1:$VB_PORT/api/blob"; }
+
+# vb_token [STATE]: the read-write token of a state folder's store (its
+# own store, as each gets its own bucket on S3); $VB_STORE, when set, names
+# the store of every state folder.
+vb_token()
+{
+	local id=${VB_STORE:-}
+	[ -n "$id" ] || id=t$(printf '%s' "${1:-$STATE}" | sha256sum | cut -c1-16)
+	echo "vercel_blob_rw_${id}_$VB_SECRET"
+}
+
+# vb_client CMD ARGS...: tests/vercel-blob-client.js (the real @vercel/blob
+# client) on the store of $STATE.
+vb_client()
+{
+	VERCEL_BLOB_API_URL=$(vb_api) BLOB_READ_WRITE_TOKEN=$(vb_token) \
+		VERCEL_BLOB_RETRIES=0 node "$VB_CLIENT" "$@"
+}
+
+# vb_get KEY: the content of the blob KEY, downloaded from the url its head
+# gives (what the web app does), with curl.
+vb_get()
+{
+	local url
+	url=$(curl -sf -H "authorization: Bearer $(vb_token)" -H "x-api-version: 12" \
+		"$(vb_api)?url=$(jq -rn --arg k "$1" '$k|@uri')" | jq -r .url) &&
+		curl -sf "$url"
+}
+
+# write_as USER PATH TEXT: open, write, close; fails when any of them does
+# (a shell's redirection never says that close() failed).
+write_as()
+{
+	as "$1" python3 -c 'import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+os.write(fd, sys.argv[2].encode())
+os.close(fd)' "$2" "$3" 2>/dev/null
+}
+
 # lfs_stored KEY: the content the store holds at KEY ("volumes/...").
 lfs_stored()
 {
-	if lfs_local_store; then
-		cat "$STATE/blobs/$1"
-	else
-		s3_req GET "$(s3_bucket_of)/$1" ""
-	fi
+	case $LLMUNIX_STORAGE in
+	s3) s3_req GET "$(s3_bucket_of)/$1" "" ;;
+	vercel) vb_get "$1" ;;
+	*) cat "$STATE/blobs/$1" ;;
+	esac
 }
 
 # lfs_mount [-o OPTS]: start the daemon in the foreground (background job)
@@ -264,7 +351,9 @@ lfs_mount()
 	[ -f "$T_TMP/llmunix.conf" ] || lfs_config
 	local extra= conf=$T_TMP/llmunix.conf
 	[ "${1:-}" = -o ] && extra=,$2
-	if ! lfs_local_store; then
+	local token=
+	case $LLMUNIX_STORAGE in
+	s3)
 		s3_start || return 1
 		conf=$T_TMP/llmunix-s3.conf
 		{
@@ -274,9 +363,22 @@ lfs_mount()
 			echo "s3_bucket = $(s3_bucket_of)"
 			printf '%s\n' "${S3_CONF_EXTRA:-}"
 		} >"$conf"
-	fi
+		;;
+	vercel)
+		vb_start || return 1
+		conf=$T_TMP/llmunix-vercel.conf
+		{
+			cat "$T_TMP/llmunix.conf"
+			echo "storage = vercel"
+			echo "vercel_base_url = $(vb_api)"
+			printf '%s\n' "${VB_CONF_EXTRA:-}"
+		} >"$conf"
+		token=$(vb_token)
+		;;
+	esac
 	# shellcheck disable=SC2086
 	AWS_ACCESS_KEY_ID=$S3_KEY AWS_SECRET_ACCESS_KEY=$S3_KEY \
+	BLOB_READ_WRITE_TOKEN=$token \
 	env ${LFS_ENV:-} "$LLMUNIXFS" -f -o "config=$conf,state=$STATE,system_skills=${SYSTEM_SKILLS:-$T_TOP/skills}$extra" \
 		"$MNT" >>"$T_TMP/daemon.log" 2>&1 &
 	T_PID=$!

@@ -19,16 +19,6 @@ s3_start || { t_fail "s3rver starts"; t_done; exit 1; }
 BUCKET=$(s3_bucket_of)
 A=$MNT/user/alice/skills
 
-# write_as USER PATH TEXT: open, write, close; fails when any of them does
-# (a shell's redirection never says that close() failed).
-write_as()
-{
-	as "$1" python3 -c 'import os, sys
-fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-os.write(fd, sys.argv[2].encode())
-os.close(fd)' "$2" "$3" 2>/dev/null
-}
-
 put_plain() # KEY TEXT: an object as LLMos-Lite writes it, no metadata
 {
 	printf '%s' "$2" >"$T_TMP/obj"

@@ -3,6 +3,7 @@
  * journal in s3_rename.c. */
 #include "core/store/blob_s3.h"
 #include "core/store/http.h"
+#include "core/store/journal.h"
 #include "core/store/objmeta.h"
 #include "core/store/s3_int.h"
 #include "core/store/state_lock.h"
@@ -687,7 +688,7 @@ static int s3_sync(struct blob *b, const char *key)
 	return 0;	/* a stored object is durable once acknowledged */
 }
 
-static int s3_statfs(struct blob *b, struct statvfs *out)
+int s3_statfs(struct blob *b, struct statvfs *out)
 {
 	(void)b;
 	/* A bucket has no size: say 1 PiB free, as s3fs does (256 TiB). */
@@ -706,18 +707,7 @@ static int s3_statfs(struct blob *b, struct statvfs *out)
 
 static int s3_version(struct blob *b, const char *key, char *out, size_t cap)
 {
-	struct objmeta_ent e;
-	int rc = objmeta_get(s3(b)->meta, key, &e);
-
-	if (rc)
-		return rc;
-	free(e.xattrs);
-	if (!e.etag[0])
-		return -ENOENT;
-	if (strlen(e.etag) >= cap)
-		return -ERANGE;
-	memcpy(out, e.etag, strlen(e.etag) + 1);
-	return 0;
+	return objmeta_etag(s3(b)->meta, key, out, cap);
 }
 
 static void s3_free(struct blob *b)
@@ -742,7 +732,7 @@ static void s3_free(struct blob *b)
 	free(s->endpoint);
 	free(s->bucket);
 	free(s->sigv4);
-	free(s->journal);
+	journal_free(s->journal);
 	free(s);
 }
 
@@ -887,13 +877,8 @@ static int make_dirs(struct blob_s3 *s, const char *state_dir)
 	snprintf(path, sizeof(path), "%s/s3", state_dir);
 	if (mkdir(path, 0700) < 0 && errno != EEXIST)
 		return -errno;
-	if (asprintf(&s->journal, "%s/s3/journal", state_dir) < 0) {
-		s->journal = NULL;
-		return -ENOMEM;
-	}
-	if (mkdir(s->journal, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
+	snprintf(path, sizeof(path), "%s/s3/journal", state_dir);
+	return journal_open(&s->journal, path);
 }
 
 int blob_s3_open(struct blob **out, const struct blob_s3_opts *o)

@@ -330,6 +330,24 @@ void objmeta_free(struct objmeta *o)
 	free(o);
 }
 
+int objmeta_etag(struct objmeta *o, const char *key, char *out, size_t cap)
+{
+	struct ent *e;
+	int rc = -ENOENT;
+
+	pthread_mutex_lock(&o->mu);
+	e = *slot(o, key);
+	if (e && e->e.etag[0]) {
+		size_t n = strlen(e->e.etag);
+
+		rc = n < cap ? 0 : -ERANGE;
+		if (!rc)
+			memcpy(out, e->e.etag, n + 1);
+	}
+	pthread_mutex_unlock(&o->mu);
+	return rc;
+}
+
 int objmeta_get(struct objmeta *o, const char *key, struct objmeta_ent *out)
 {
 	struct ent *e;

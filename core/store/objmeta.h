@@ -47,4 +47,8 @@ int objmeta_set(struct objmeta *o, const char *key,
 		const struct objmeta_ent *e);
 void objmeta_del(struct objmeta *o, const char *key);
 
+/* The ETag of `key` into `out` (a backend's blob_ops.version). Returns 0,
+ * -ENOENT (unknown, or known without one) or -ERANGE. */
+int objmeta_etag(struct objmeta *o, const char *key, char *out, size_t cap);
+
 #endif

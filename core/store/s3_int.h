@@ -57,6 +57,7 @@ int s3_parse_time(const char *s, struct timespec *out);
 
 struct http;
 struct http_resp;
+struct journal;
 struct objmeta;
 struct objmeta_ent;
 
@@ -71,9 +72,8 @@ struct blob_s3 {
 	char *sigv4;		/* "aws:amz:REGION:s3" */
 	char *userpwd;		/* "KEY:SECRET", never logged */
 	char *token_hdr;	/* "x-amz-security-token: ..." or NULL */
-	char *journal;		/* STATE/s3/journal */
+	struct journal *journal;	/* STATE/s3/journal */
 	int lock_fd;
-	unsigned long journal_seq;
 };
 
 struct s3_call {
@@ -124,9 +124,24 @@ struct s3_objs {
 int s3_list_all(struct blob_s3 *s, const char *prefix, size_t max,
 		struct s3_objs *out);
 void s3_objs_release(struct s3_objs *o);
+/* Append a copy of `ob` to the struct s3_objs `arg`: 0 or -ENOMEM. */
+int s3_objs_add(void *arg, const struct s3_obj *ob);
 
 /* Run fn(ctx, i) for i in [0, n) on up to 8 threads; the first error. */
 int s3_parallel(size_t n, int (*fn)(void *ctx, size_t i), void *ctx);
+
+/* Fill ents[i], the attributes of objs->v[i], for each listed object; an
+ * entry left with neither ETag nor mode is left out (gone since listed). */
+typedef int (*s3_resolve_fn)(void *ctx, struct s3_objs *objs,
+			     struct objmeta_ent *ents);
+/* What list() does with the objects under "prefix/" (sorted): their
+ * attributes from `resolve`, then each said to `cb` with the folders their
+ * keys imply, parents first. The Vercel backend's list() too. */
+int s3_list_walk(struct s3_objs *objs, const char *prefix,
+		 s3_resolve_fn resolve, void *ctx, blob_list_cb cb, void *arg);
+
+/* A bucket's statfs: 1 PiB free (the Vercel backend's too). */
+int s3_statfs(struct blob *b, struct statvfs *out);
 
 /* blob_ops of s3_list.c and s3_rename.c */
 int s3_list(struct blob *b, const char *prefix, blob_list_cb cb, void *arg);

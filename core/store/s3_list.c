@@ -31,7 +31,7 @@ void s3_objs_release(struct s3_objs *o)
 	o->n = o->alloc = 0;
 }
 
-static int objs_add(void *arg, const struct s3_obj *ob)
+int s3_objs_add(void *arg, const struct s3_obj *ob)
 {
 	struct s3_objs *o = arg;
 	struct s3_ent *e;
@@ -85,7 +85,7 @@ int s3_list_all(struct blob_s3 *s, const char *prefix, size_t max,
 		http_resp_init(&r);
 		rc = s3_call(s, &c, &r);
 		if (!rc) {
-			rc = s3_list_parse(r.body.data, r.body.len, objs_add,
+			rc = s3_list_parse(r.body.data, r.body.len, s3_objs_add,
 					   out, &truncated, token,
 					   sizeof(token));
 			if (rc == -EIO)
@@ -181,9 +181,10 @@ static int head_one(void *ctx, size_t i)
 
 /* Fill ents[i] for each listed object: from the cache when its ETag (and
  * Last-Modified, once known) match, else from a HEAD. */
-static int resolve_all(struct blob_s3 *s, struct s3_objs *objs,
+static int resolve_all(void *ctx, struct s3_objs *objs,
 		       struct objmeta_ent *ents)
 {
+	struct blob_s3 *s = ctx;
 	struct resolve r = { s, objs, ents, NULL };
 	size_t nask = 0;
 	int rc;
@@ -332,8 +333,8 @@ static int walk_all(struct s3_objs *objs, struct objmeta_ent *ents,
 		} else if (also_folder(objs, i)) {
 			char esc[256];
 
-			log_warn("s3: '%s' is both an object and a folder in "
-				 "the bucket; the object is not shown",
+			log_warn("store: '%s' is both an object and a "
+				 "folder in the store; the object is not shown",
 				 log_escape(esc, sizeof(esc), k));
 		} else {
 			m.mode = S_IFREG | (m.mode & 0777);
@@ -342,9 +343,27 @@ static int walk_all(struct s3_objs *objs, struct objmeta_ent *ents,
 		}
 	}
 	if (skipped)
-		log_warn("s3: %zu keys under '%s' are not valid names here",
+		log_warn("store: %zu keys under '%s' are not valid names here",
 			 skipped, prefix);
 	free(w);
+	return rc;
+}
+
+int s3_list_walk(struct s3_objs *objs, const char *prefix,
+		 s3_resolve_fn resolve, void *ctx, blob_list_cb cb, void *arg)
+{
+	struct objmeta_ent *ents = NULL;
+	int rc = 0;
+
+	if (objs->n && !(ents = calloc(objs->n, sizeof(*ents))))
+		rc = -ENOMEM;
+	if (!rc)
+		rc = resolve(ctx, objs, ents);
+	if (!rc)
+		rc = walk_all(objs, ents, prefix, cb, arg);
+	for (size_t i = 0; ents && i < objs->n; i++)
+		free(ents[i].xattrs);
+	free(ents);
 	return rc;
 }
 
@@ -352,7 +371,6 @@ int s3_list(struct blob *b, const char *prefix, blob_list_cb cb, void *arg)
 {
 	struct blob_s3 *s = (struct blob_s3 *)b;
 	struct s3_objs objs = { NULL, 0, 0 };
-	struct objmeta_ent *ents = NULL;
 	char dir[PATH_MAX];
 	int rc;
 
@@ -360,15 +378,8 @@ int s3_list(struct blob *b, const char *prefix, blob_list_cb cb, void *arg)
 			    (int)sizeof(dir))
 		return -EINVAL;
 	rc = s3_list_all(s, dir, 0, &objs);
-	if (!rc && objs.n && !(ents = calloc(objs.n, sizeof(*ents))))
-		rc = -ENOMEM;
 	if (!rc)
-		rc = resolve_all(s, &objs, ents);
-	if (!rc)
-		rc = walk_all(&objs, ents, prefix, cb, arg);
-	for (size_t i = 0; ents && i < objs.n; i++)
-		free(ents[i].xattrs);
-	free(ents);
+		rc = s3_list_walk(&objs, prefix, resolve_all, s, cb, arg);
 	s3_objs_release(&objs);
 	return rc;
 }

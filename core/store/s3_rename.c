@@ -12,96 +12,16 @@
  *   X from to        a folder copied whole: `from` is deleted
  */
 #include "core/store/http.h"
+#include "core/store/journal.h"
 #include "core/store/objmeta.h"
 #include "core/store/s3_int.h"
 #include "core/util/log.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#define ENTRY_MAX (4 * 3 * PATH_MAX)
-
-/* --- the journal ---------------------------------------------------------- */
-
-static int write_file(const char *path, const char *data, size_t len)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	int rc = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, data, len) != (ssize_t)len)
-		rc = -EIO;
-	else if (fsync(fd) < 0)
-		rc = -errno;
-	close(fd);
-	return rc;
-}
-
-static void sync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-}
-
-/* Write (or replace) the entry `path`: "KIND\nFROM\nTO\nETAG\n". */
-static int journal_put(struct blob_s3 *s, const char *path, char kind,
-		       const char *from, const char *to, const char *etag)
-{
-	char *buf = malloc(ENTRY_MAX), ef[3 * PATH_MAX], et[3 * PATH_MAX];
-	char tmp[PATH_MAX], eg[3 * 80];
-	int n, rc;
-
-	if (!buf)
-		return -ENOMEM;
-	rc = http_escape(ef, sizeof(ef), from, 1);
-	if (!rc)
-		rc = http_escape(et, sizeof(et), to, 1);
-	if (!rc)
-		rc = http_escape(eg, sizeof(eg), etag ? etag : "", 0);
-	n = snprintf(buf, ENTRY_MAX, "%c\n%s\n%s\n%s\n", kind, ef, et, eg);
-	if (!rc && snprintf(tmp, sizeof(tmp), "%s.new", path) >=
-		   (int)sizeof(tmp))
-		rc = -ENAMETOOLONG;
-	if (!rc)
-		rc = write_file(tmp, buf, (size_t)n);
-	if (!rc && rename(tmp, path) < 0)
-		rc = -errno;
-	if (!rc)
-		sync_dir(s->journal);
-	else
-		log_err("s3: rename journal '%s': %s", path, strerror(-rc));
-	free(buf);
-	return rc;
-}
-
-static int journal_new(struct blob_s3 *s, char *path, size_t cap, char kind,
-		       const char *from, const char *to, const char *etag)
-{
-	unsigned long seq = __atomic_add_fetch(&s->journal_seq, 1,
-					       __ATOMIC_SEQ_CST);
-
-	if (snprintf(path, cap, "%s/%ld-%lu", s->journal, (long)getpid(),
-		     seq) >= (int)cap)
-		return -ENAMETOOLONG;
-	return journal_put(s, path, kind, from, to, etag);
-}
-
-static void journal_done(struct blob_s3 *s, const char *path)
-{
-	if (unlink(path) == 0)
-		sync_dir(s->journal);
-}
 
 /* --- copies and deletes ---------------------------------------------------- */
 
@@ -211,26 +131,28 @@ static int delete_all(struct blob_s3 *s, const char *prefix)
 static int rename_file(struct blob_s3 *s, const char *from, const char *to,
 		       const char *etag)
 {
-	char path[PATH_MAX];
-	int rc = journal_new(s, path, sizeof(path), 'F', from, to, etag);
+	const char *f[JOURNAL_FIELDS] = { from, to, etag, NULL };
+	char id[JOURNAL_ID_MAX];
+	int rc = journal_add(s->journal, id, 'F', f);
 
 	if (rc)
 		return rc;
 	rc = copy_object(s, from, to);
 	if (rc) {
-		journal_done(s, path);
+		journal_done(s->journal, id);
 		return rc;
 	}
 	/* `to` holds the content: the rename is done. A leftover `from`
 	 * is removed by the journal at the next start. */
 	if (delete_key(s, from) == 0)
-		journal_done(s, path);
+		journal_done(s->journal, id);
 	return 0;
 }
 
 static int rename_dir(struct blob_s3 *s, const char *from, const char *to)
 {
-	char f[PATH_MAX], t[PATH_MAX], path[PATH_MAX];
+	char f[PATH_MAX], t[PATH_MAX], id[JOURNAL_ID_MAX];
+	const char *fields[JOURNAL_FIELDS] = { f, t, NULL, NULL };
 	struct s3_objs objs = { NULL, 0, 0 };
 	struct move m = { s, &objs, f, t, NULL };
 	int rc;
@@ -246,19 +168,19 @@ static int rename_dir(struct blob_s3 *s, const char *from, const char *to)
 		rc = -ENOMEM;
 		goto out;
 	}
-	rc = journal_new(s, path, sizeof(path), 'C', f, t, NULL);
+	rc = journal_add(s->journal, id, 'C', fields);
 	if (rc)
 		goto out;
 	rc = s3_parallel(objs.n, copy_one, &m);
 	if (rc) {
 		/* Undo: the folder stays where it was. */
 		if (s3_parallel(objs.n, uncopy_one, &m) == 0)
-			journal_done(s, path);
+			journal_done(s->journal, id);
 		goto out;
 	}
-	if (journal_put(s, path, 'X', f, t, NULL) == 0 &&
+	if (journal_set(s->journal, id, 'X', fields) == 0 &&
 	    s3_parallel(objs.n, delete_one, &m) == 0)
-		journal_done(s, path);
+		journal_done(s->journal, id);
 out:
 	free(m.copied);
 	s3_objs_release(&objs);
@@ -319,67 +241,27 @@ static int settle_file(struct blob_s3 *s, const char *from, const char *to,
 	return delete_key(s, from);
 }
 
-static int settle(struct blob_s3 *s, const char *path)
+/* A folder's prefix: "a/", never "" (all of the bucket). */
+static int is_prefix(const char *p)
 {
-	char buf[ENTRY_MAX], *f[4], *save = NULL;
-	char from[PATH_MAX], to[PATH_MAX], etag[OBJMETA_ETAG_MAX];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), k = 0;
+	size_t k = strlen(p);
 
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;	/* cut short before its fsync: never begun */
-	buf[n] = '\0';
-	for (char *t = strtok_r(buf, "\n", &save); t && k < 4;
-	     t = strtok_r(NULL, "\n", &save))
-		f[k++] = t;
-	if (k < 3 || s3_pct_decode(from, sizeof(from), f[1], strlen(f[1])) ||
-	    s3_pct_decode(to, sizeof(to), f[2], strlen(f[2])))
-		return 0;
-	if (f[0][0] == 'F') {
-		if (k < 4 || s3_pct_decode(etag, sizeof(etag), f[3],
-					   strlen(f[3])))
-			return 0;
-		return settle_file(s, from, to, etag);
-	}
-	if (f[0][0] == 'C')
-		return delete_all(s, to);
-	if (f[0][0] == 'X')
-		return delete_all(s, from);
-	return 0;
+	return k > 1 && p[k - 1] == '/';
+}
+
+static int settle(void *arg, char kind, char *const f[JOURNAL_FIELDS])
+{
+	struct blob_s3 *s = arg;
+
+	if (kind == 'F')
+		return settle_file(s, f[0], f[1], f[2]);
+	if ((kind == 'C' || kind == 'X') && is_prefix(f[0]) &&
+	    is_prefix(f[1]))
+		return delete_all(s, kind == 'C' ? f[1] : f[0]);
+	return 0;	/* not ours: dropped */
 }
 
 int s3_journal_replay(struct blob_s3 *s)
 {
-	DIR *d = opendir(s->journal);
-	struct dirent *de;
-	int rc = 0;
-
-	if (!d)
-		return -errno;
-	while ((de = readdir(d)) && !rc) {
-		char path[PATH_MAX];
-		size_t k = strlen(de->d_name);
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", s->journal, de->d_name);
-		if (k > 4 && !strcmp(de->d_name + k - 4, ".new")) {
-			unlink(path);	/* a rewrite cut short */
-			continue;
-		}
-		log_info("s3: settling a rename a stop interrupted ('%s')",
-			 de->d_name);
-		rc = settle(s, path);
-		if (!rc)
-			unlink(path);
-		else
-			log_err("s3: could not settle the rename in '%s': %s",
-				path, strerror(-rc));
-	}
-	closedir(d);
-	return rc;
+	return journal_replay(s->journal, settle, s);
 }

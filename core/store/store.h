@@ -1,5 +1,5 @@
 /* core/store/store.h: open the blob store the configuration names
- * (storage = local | s3), with the local cache of contents around a
+ * (storage = local | s3 | vercel), with the local cache of contents around a
  * remote one. */
 #ifndef LLMUNIX_STORE_H
 #define LLMUNIX_STORE_H

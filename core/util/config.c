@@ -55,6 +55,7 @@ int config_init(struct config *c)
 	c->storage = strdup("local");
 	c->s3_region = strdup("us-east-1");
 	c->s3_path_style = -1;
+	c->vercel_base_url = strdup("https://vercel.com/api/blob");
 	c->store_timeout = 5;
 	c->store_connect_timeout = 2;
 	c->cache_size = (uint64_t)256 << 20;
@@ -75,7 +76,7 @@ int config_init(struct config *c)
 	c->llm_max_turns = 16;
 	config_default_limits(c);
 	if (!c->state_dir || !c->system_skills || !c->storage ||
-	    !c->s3_region)
+	    !c->s3_region || !c->vercel_base_url)
 		return -ENOMEM;
 	return 0;
 }
@@ -95,6 +96,7 @@ void config_release(struct config *c)
 	free(c->s3_endpoint);
 	free(c->s3_bucket);
 	free(c->s3_region);
+	free(c->vercel_base_url);
 	free(c->admin_group);
 	free(c->redis_url);
 	free(c->llm_provider);
@@ -371,6 +373,20 @@ static int set_remote(struct config *c, const char *key, const char *value,
 		return parse_bool(&c->s3_path_style, key, value, where, err,
 				  errlen);
 	}
+	if (strcmp(key, "vercel_base_url") == 0)
+		return set_url(&c->vercel_base_url, key, value, where, err,
+			       errlen);
+	if (strcmp(key, "vercel_access") == 0) {
+		if (strcmp(value, "public") && strcmp(value, "private")) {
+			snprintf(err, errlen, "%s: vercel_access: '%s' is "
+				 "neither public nor private (the store's "
+				 "access, as its dashboard says)", where,
+				 value);
+			return -EINVAL;
+		}
+		c->vercel_private = value[1] == 'r';
+		return 0;
+	}
 	if (strcmp(key, "store_timeout") == 0 ||
 	    strcmp(key, "store_connect_timeout") == 0) {
 		double *dst = key[6] == 't' ? &c->store_timeout :
@@ -537,15 +553,17 @@ int config_set(struct config *c, const char *key, const char *value,
 		return set_string(&c->admin_group, value);
 	}
 	if (strcmp(key, "storage") == 0) {
-		if (strcmp(value, "local") != 0 && strcmp(value, "s3") != 0) {
+		if (strcmp(value, "local") != 0 && strcmp(value, "s3") != 0 &&
+		    strcmp(value, "vercel") != 0) {
 			snprintf(err, errlen, "%s: storage: unknown backend "
-				 "'%s' (this build has: local, s3)", where,
-				 value);
+				 "'%s' (this build has: local, s3, vercel)",
+				 where, value);
 			return -EINVAL;
 		}
 		return set_string(&c->storage, value);
 	}
 	if (strncmp(key, "s3_", 3) == 0 || strncmp(key, "store_", 6) == 0 ||
+	    strncmp(key, "vercel_", 7) == 0 ||
 	    strcmp(key, "cache_size") == 0) {
 		int found, rc = set_remote(c, key, value, where, err, errlen,
 					   &found);
@@ -620,7 +638,8 @@ int config_set(struct config *c, const char *key, const char *value,
 	}
 	snprintf(err, errlen, "%s: unknown key '%s' (expected teams, "
 		 "admin_group, users, storage, s3_endpoint, s3_bucket, "
-		 "s3_region, s3_path_style, store_timeout, "
+		 "s3_region, s3_path_style, vercel_base_url, "
+		 "vercel_access, store_timeout, "
 		 "store_connect_timeout, cache_size, state, system_skills, "
 		 "entry_timeout, attr_timeout, max_file_size, log_level, "
 		 "jobs, network, node_cgroup, history, history_quiet_ms, "

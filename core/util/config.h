@@ -5,10 +5,13 @@
  *   admin_group = llmadmin    members are admins (uid 0 always is)
  *   users = a, b              accounts outside the login uid range that
  *                             also get a user volume
- *   storage = local           blob backend: local or s3
+ *   storage = local           blob backend: local, s3 or vercel
  *   s3_endpoint = URL         S3-compatible server (default AWS's for
  *                             s3_region), s3_bucket, s3_region
  *                             (us-east-1), s3_path_style = auto|yes|no
+ *   vercel_base_url = URL     Vercel Blob's API (default
+ *                             https://vercel.com/api/blob)
+ *   vercel_access = public    the store's access: public or private
  *   store_timeout = 5         seconds one request to a remote store may
  *                             take; a retry at most doubles it
  *   store_connect_timeout = 2 seconds to connect to it
@@ -80,6 +83,8 @@ struct config {
 	char *s3_bucket;
 	char *s3_region;
 	int s3_path_style;		/* 1 yes, 0 no, -1 auto */
+	char *vercel_base_url;
+	int vercel_private;		/* the store's access is private */
 	double store_timeout;
 	double store_connect_timeout;
 	uint64_t cache_size;

@@ -204,8 +204,14 @@ static void test_errors(void)
 					    "useradd", NULL });
 	expect_error("invalid team name", "teams = bad name!\n", 1,
 		     (const char *const[]){ "teams", "'bad name!'", NULL });
-	expect_error("unknown storage", "storage = vercel\n", 1,
-		     (const char *const[]){ "storage", "'vercel'", "s3",
+	expect_error("unknown storage", "storage = azure\n", 1,
+		     (const char *const[]){ "storage", "'azure'", "s3",
+					    "vercel", NULL });
+	expect_error("vercel access", "vercel_access = secret\n", 1,
+		     (const char *const[]){ "vercel_access", "'secret'",
+					    "public", NULL });
+	expect_error("vercel base URL", "vercel_base_url = vercel.com\n", 1,
+		     (const char *const[]){ "vercel_base_url", "http://",
 					    NULL });
 	expect_error("endpoint not a URL", "s3_endpoint = 127.0.0.1:9000\n",
 		     1, (const char *const[]){ "s3_endpoint", "http://",
@@ -371,7 +377,7 @@ static void test_set(void)
 	CHECK_STR_EQ("users", c.admin_group, "admin_group replaced");
 	set_bad(&c, "admin_group", "");
 	set_bad(&c, "admin_group", "nosuchgroup-llmunix");
-	set_bad(&c, "storage", "vercel");
+	set_bad(&c, "storage", "azure");
 	set_ok(&c, "storage", "local");
 	CHECK(c.s3_endpoint == NULL && strcmp(c.s3_region, "us-east-1") == 0 &&
 	      c.s3_path_style == -1 && c.store_timeout == 5 &&
@@ -392,6 +398,19 @@ static void test_set(void)
 	set_bad(&c, "s3_endpoint", "http://user:pw@host");
 	set_bad(&c, "s3_bucket", "ab");
 	set_bad(&c, "s3_region", "us east");
+	CHECK(!strcmp(c.vercel_base_url, "https://vercel.com/api/blob") &&
+	      !c.vercel_private, "Vercel defaults: the public API, a public "
+	      "store");
+	set_ok(&c, "storage", "vercel");
+	set_ok(&c, "vercel_base_url", "http://127.0.0.1:3000/api/blob");
+	set_ok(&c, "vercel_access", "private");
+	CHECK(!strcmp(c.storage, "vercel") && c.vercel_private &&
+	      !strcmp(c.vercel_base_url, "http://127.0.0.1:3000/api/blob"),
+	      "the Vercel keys are kept");
+	set_ok(&c, "vercel_access", "public");
+	CHECK(!c.vercel_private, "vercel_access = public");
+	set_bad(&c, "vercel_base_url", "ftp://x");
+	set_bad(&c, "vercel_access", "");
 	config_release(&c);
 }
 
