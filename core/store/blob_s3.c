@@ -232,8 +232,12 @@ void s3_meta_from_headers(const struct http_resp *r, const char *key,
 	e->m.mtime.tv_sec = 0;
 	e->m.mtime.tv_nsec = 0;
 	e->xattrs = NULL;
+	/* s3fs's convention: the type bits too, S_IFLNK for a link whose
+	 * content is its target */
 	if (!header_num(r, "x-amz-meta-mode", &v))
-		e->m.mode = (dir ? S_IFDIR : S_IFREG) | (mode_t)(v & 0777);
+		e->m.mode = (dir ? S_IFDIR : (v & S_IFMT) == S_IFLNK ?
+					     S_IFLNK : S_IFREG) |
+			    (mode_t)(v & 0777);
 	if (!header_num(r, "x-amz-meta-uid", &v))
 		e->m.uid = (uid_t)v;
 	if (!header_num(r, "x-amz-meta-gid", &v))
@@ -281,7 +285,8 @@ static int meta_hdrs_make(struct meta_hdrs *h, const char *key,
 	snprintf(h->type, sizeof(h->type), "Content-Type: %s",
 		 content_type(key));
 	snprintf(h->mode, sizeof(h->mode), "x-amz-meta-mode: %u",
-		 (unsigned)((S_ISDIR(m->mode) ? S_IFDIR : S_IFREG) |
+		 (unsigned)((S_ISDIR(m->mode) ? S_IFDIR :
+			     S_ISLNK(m->mode) ? S_IFLNK : S_IFREG) |
 			    (m->mode & 0777)));
 	snprintf(h->uid, sizeof(h->uid), "x-amz-meta-uid: %u",
 		 (unsigned)m->uid);

@@ -337,7 +337,9 @@ static int walk_all(struct s3_objs *objs, struct objmeta_ent *ents,
 				 "folder in the store; the object is not shown",
 				 log_escape(esc, sizeof(esc), k));
 		} else {
-			m.mode = S_IFREG | (m.mode & 0777);
+			/* a file, or a link (its target as content) */
+			m.mode = (S_ISLNK(m.mode) ? S_IFLNK : S_IFREG) |
+				 (m.mode & 0777);
 			m.size = objs->v[i].size;
 			rc = cb(arg, k, &m);
 		}
