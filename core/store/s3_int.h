@@ -149,4 +149,20 @@ int s3_rename(struct blob *b, const char *from, const char *to);
 /* Finish or undo what the journal says was under way at a crash. */
 int s3_journal_replay(struct blob_s3 *s);
 
+/* s3_meta.c: the headers that carry `m` and the xattrs (encoded, or
+ * NULL) of `key`; -ENOSPC when the xattrs do not fit. */
+#define S3_HDR_MAX (S3_META_MAX + 64)
+/* The headers that carry `m` and the xattrs `x` (encoded, or NULL). */
+struct meta_hdrs {
+	char mode[48], uid[48], gid[48], mtime[64], type[64];
+	char xattrs[S3_HDR_MAX];
+	const char *v[8];
+};
+int s3_meta_hdrs(struct meta_hdrs *h, const char *key,
+		 const struct blob_meta *m, const char *xattrs);
+/* What the metadata cache keeps after a write of `key`. */
+void s3_remember(struct blob_s3 *s, const char *key,
+		 const struct http_resp *r, const struct blob_meta *m,
+		 const char *xattrs);
+
 #endif
