@@ -39,11 +39,22 @@ as alice rm "$V/d/new2"
 t_check "... and removed" test "$(st %Z "$V/d")" -gt "$c2"
 as alice touch -d @1700000000 "$V/t.md"
 a0=$(st %X "$V/t.md")
+blob=$STATE/blobs/volumes/user/alice/skills/t.md
+b0=$(stat -c %Z.%z "$blob" 2>&1)
+sleep 0.1
 as alice cat "$V/t.md" >/dev/null
+a1=$(st %X "$V/t.md")
 t_check "a read of a file whose atime is older than its mtime moves atime (relatime)" \
-	test "$(st %X "$V/t.md")" -gt "$a0"
+	test "$a1" -gt "$a0"
+[ "${LLMUNIX_STORAGE:-local}" = local ] &&
+	t_eq "a read writes nothing to the store" "$b0" \
+		"$(stat -c %Z.%z "$blob" 2>&1)"
 lfs_umount
 lfs_mount || { t_fail "remount"; t_done; exit 1; }
+if [ "${LLMUNIX_STORAGE:-local}" = local ]; then
+	t_eq "an atime moved by a read is stored at unmount" "$a1" \
+		"$(st %X "$V/t.md")"
+fi
 as alice touch -a -d @1900000000 "$V/t.md"
 lfs_umount
 lfs_mount || { t_fail "remount"; t_done; exit 1; }

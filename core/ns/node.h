@@ -70,6 +70,7 @@ struct node {
 	 * (stale_note): if its name goes away too before the kernel's
 	 * retry reaches it, its content and xattrs are kept for it. */
 	unsigned keep_late:1;
+	unsigned atime_dirty:1;		/* moved by a read, not stored yet */
 	unsigned opens;
 	struct blob_meta saved;		/* attributes as last stored */
 	struct blob_xattrs xattrs;

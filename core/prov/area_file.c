@@ -91,6 +91,7 @@ int area_store(struct ns *ns, struct node *n, unsigned flags)
 	if (rc)
 		return rc;
 	n->dirty = 0;
+	n->atime_dirty = 0;
 	n->stored = 1;
 	n->saved = m;
 	if (n->parent && !n->detached) {
@@ -277,25 +278,20 @@ static int ts_le(struct timespec a, struct timespec b)
 }
 
 /* A read moves atime as relatime does: when it is not newer than the last
- * change, or is a day old. So the store is written at most once a day
- * per file for reads alone. n->mu held. */
-static void area_touch_atime(struct ns *ns, struct node *n)
+ * change, or is a day old. It is stored with the next store of the file
+ * (content or attributes), or at unmount, never by the read itself: a
+ * read costs no write (and an atime moved just before a crash may be
+ * lost, as the kernel's own may). n->mu held. */
+static void area_touch_atime(struct node *n)
 {
 	struct timespec now;
-	struct blob_meta m;
-	char key[PATH_MAX];
 
 	ns_now(&now);
 	if (!ts_le(n->atime, n->mtime) && !ts_le(n->atime, n->ctime) &&
 	    now.tv_sec - n->atime.tv_sec < 24 * 3600)
 		return;
 	n->atime = now;
-	if (n->dirty || !n->stored || n->detached ||
-	    node_key(n, key, sizeof(key)))
-		return;	/* goes with the content, or nowhere */
-	node_meta(n, &m);
-	if (ns->blob->ops->setmeta(ns->blob, key, &m) == 0)
-		n->saved = m;
+	n->atime_dirty = 1;
 }
 
 ssize_t area_read(struct ns *ns, struct ns_file *f, char *dst, size_t size,
@@ -324,7 +320,7 @@ loaded:
 		rc = node_buf_read(n, dst, size, off);
 out:
 	if (rc >= 0)
-		area_touch_atime(ns, n);
+		area_touch_atime(n);
 	pthread_mutex_unlock(&n->mu);
 	pthread_rwlock_unlock(&ns->tree);
 	return rc;
@@ -409,7 +405,15 @@ void area_release(struct ns *ns, struct ns_file *f)
 void area_unmount(struct ns *ns, struct node *n)
 {
 	int created = !n->stored;
+	struct blob_meta m;
+	char key[PATH_MAX];
 
+	if (n->sub == AREA_FILE && !n->dirty && n->atime_dirty && n->stored &&
+	    !n->detached && !node_key(n, key, sizeof(key))) {
+		node_meta(n, &m);	/* atimes moved by reads */
+		if (ns->blob->ops->setmeta(ns->blob, key, &m) == 0)
+			n->atime_dirty = 0;
+	}
 	if (n->sub != AREA_FILE || !n->dirty)
 		return;
 	if (area_store(ns, n, BLOB_SYNC)) {

@@ -325,8 +325,10 @@ static int store_meta(struct ns *ns, struct node *n)
 		if (n->dirty)
 			return 0;	/* goes with the content */
 		rc = ns->blob->ops->setmeta(ns->blob, key, &m);
-		if (!rc)
+		if (!rc) {
 			n->saved = m;
+			n->atime_dirty = 0;
+		}
 		return rc;
 	}
 	rc = ns->blob->ops->setmeta(ns->blob, key, &m);
