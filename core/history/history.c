@@ -678,8 +678,8 @@ int history_open(struct history **out, const struct history_config *cfg)
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&h->wake, &ca);
+	pthread_cond_init(&h->done, &ca);	/* hist_shared_poll() times it */
 	pthread_condattr_destroy(&ca);
-	pthread_cond_init(&h->done, NULL);
 	h->jfd = -1;
 	h->lock_fd = -1;
 	h->cfg = *cfg;
