@@ -3,6 +3,7 @@
 #include "core/history/history.h"
 #include "core/llm/llm.h"
 #include "core/prov/session.h"
+#include "core/store/blob_cache.h"
 #include "core/store/kv.h"
 #include "core/store/store.h"
 #include "core/util/config.h"
@@ -166,7 +167,8 @@ static void start_history(const struct config *cfg, struct blob *blob,
 
 	if (strcmp(cfg->storage, "local") != 0) {
 		if (strcmp(kv->ops->name, "redis") == 0) {
-			hc.blob = blob;
+			/* The repositories are the objects' local copy. */
+			hc.blob = blob_cache_inner(blob);
 			hc.kv = kv;
 			log_info("history: shared (objects in the blob store, "
 				 "heads in redis)");
