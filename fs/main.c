@@ -163,6 +163,7 @@ static void start_history(const struct config *cfg, struct blob *blob,
 {
 	struct history_config hc = { .state_dir = cfg->state_dir,
 				     .quiet_ms = cfg->history_quiet_ms };
+	char scope[300];
 	int rc = history_source_blob_new(src, blob);
 
 	if (strcmp(cfg->storage, "local") != 0) {
@@ -170,6 +171,13 @@ static void start_history(const struct config *cfg, struct blob *blob,
 			/* The repositories are the objects' local copy. */
 			hc.blob = blob_cache_inner(blob);
 			hc.kv = kv;
+			if (strcmp(cfg->storage, "s3") == 0) {
+				snprintf(scope, sizeof(scope), "s3/%s",
+					 cfg->s3_bucket);
+				hc.scope = scope;
+			} else {
+				hc.scope = cfg->storage;
+			}
 			log_info("history: shared (objects in the blob store, "
 				 "heads in redis)");
 		} else {

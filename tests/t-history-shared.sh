@@ -2,7 +2,8 @@
 # tests/t-history-shared.sh: one history per volume for several hosts
 # (issue 14 part 6): two daemons with two state folders and two mount
 # points on one s3rver bucket and one redis-server. Objects go to the
-# bucket under history/, the heads to Redis under history:<volume>:head.
+# bucket under history/, the heads to Redis under
+# history:s3/<bucket>:<volume>:head.
 set -u
 source "$(dirname "$0")/lib.sh"
 t_begin
@@ -43,7 +44,7 @@ EA=${H_MNT[a]}/team/eng
 EB=${H_MNT[b]}/team/eng
 GA=${H_STATE[a]}/history/team/eng.git
 GB=${H_STATE[b]}/history/team/eng.git
-head_of() { rcli GET "history:$1:head"; }
+head_of() { rcli GET "history:s3/$BUCKET:$1:head"; }
 # wait_for SECONDS CMD...: until CMD succeeds (polled every 0.2 s).
 wait_for()
 {

@@ -653,6 +653,7 @@ static void history_free(struct history *h)
 	pthread_cond_destroy(&h->done);
 	pthread_mutex_destroy(&h->mu);
 	free(h->dir);
+	free(h->scope);
 	free(h);
 	git_libgit2_shutdown();
 }
@@ -687,7 +688,8 @@ int history_open(struct history **out, const struct history_config *cfg)
 	set_host(h);
 	len = strlen(cfg->state_dir) + sizeof("/history");
 	h->dir = malloc(len);
-	if (!h->dir) {
+	h->cfg.scope = cfg->scope ? h->scope = strdup(cfg->scope) : NULL;
+	if (!h->dir || (cfg->scope && !h->scope)) {
 		rc = -ENOMEM;
 		goto fail;
 	}

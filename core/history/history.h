@@ -125,10 +125,13 @@ struct history_config {
 	unsigned pack_every;		/* pack after N commits; 0: 1000 */
 	/* Shared history (both set, both borrowed): the objects also in
 	 * `blob` under "history/<volume>/objects/", the head of each
-	 * volume in `kv` under "history:<volume>:head". NULL: this host's
-	 * history only. */
+	 * volume in `kv` under "history:<scope>:<volume>:head", `scope`
+	 * naming the blob store ("s3/<bucket>") so that stores sharing a
+	 * Redis keep their heads apart (NULL: "history:<volume>:head").
+	 * NULL: this host's history only. */
 	struct blob *blob;
 	struct kv *kv;
+	const char *scope;
 };
 
 /* Open the history under cfg->state_dir/history (created as needed, mode

@@ -103,6 +103,7 @@ struct hist_gen {
 struct history {
 	struct history_config cfg;	/* with the defaults filled in */
 	char *dir;			/* STATE/history */
+	char *scope;			/* cfg.scope's copy */
 	char host[256];
 	int unclean;			/* the last run did not end cleanly */
 	int lock_fd;			/* STATE/history/running, flock'ed */

@@ -1,8 +1,8 @@
 /* core/history/history_refs.c: a volume's branch head shared between
  * hosts (history.h, "Shared stores").
  *
- * The head of "main" is the kv key "history:<volume>:head" (kv.h), 40
- * hex digits. The local branch of each host's repository follows it and
+ * The head of "main" is the kv key "history:<scope>:<volume>:head"
+ * (kv.h; scope names the blob store, history_config), 40 hex digits. The local branch of each host's repository follows it and
  * is never ahead of it: a commit is built on the shared head, its
  * objects stored in the blob store (history_odb.c), then the key swapped
  * from the parent to the commit (kv_cas); only then does the local
@@ -24,7 +24,7 @@
 #include "core/store/kv.h"
 #include "core/util/log.h"
 
-#define HEAD_KEY_MAX 160
+#define HEAD_KEY_MAX (KV_KEY_MAX + 1)
 #define POLL_EVERY_MS 1000
 #define POLL_WAIT_MS 1500
 
@@ -33,9 +33,13 @@ int hist_shared(const struct history *h)
 	return h->cfg.blob && h->cfg.kv;
 }
 
-static void head_key(const struct hist_vol *v, char *key, size_t cap)
+static void head_key(const struct history *h, const struct hist_vol *v,
+		     char *key, size_t cap)
 {
-	snprintf(key, cap, "history:%s:head", v->name);
+	const char *s = h->cfg.scope;
+
+	snprintf(key, cap, "history:%s%s%s:head", s ? s : "", s ? ":" : "",
+		 v->name);
 }
 
 static int kv_failed(int rc, char *msg, size_t cap)
@@ -53,7 +57,7 @@ static int head_get(struct history *h, struct hist_vol *v, git_oid *id,
 	struct buf b;
 	int rc;
 
-	head_key(v, key, sizeof(key));
+	head_key(h, v, key, sizeof(key));
 	buf_init(&b, 64);
 	rc = kv_get(h->cfg.kv, key, &b);
 	if (rc && rc != -ENOENT)
@@ -76,7 +80,7 @@ int hist_head_cas(struct history *h, struct hist_vol *v, const git_oid *old,
 	char key[HEAD_KEY_MAX], a[GIT_OID_HEXSZ + 1], b[GIT_OID_HEXSZ + 1];
 	int rc;
 
-	head_key(v, key, sizeof(key));
+	head_key(h, v, key, sizeof(key));
 	if (old)
 		git_oid_tostr(a, sizeof(a), old);
 	git_oid_tostr(b, sizeof(b), id);

@@ -6,8 +6,9 @@
  * on it (core/chat/chat.h); the volumes' metadata may later.
  *
  * Keys in use: the sessions' (core/chat/chat.h), and the history's
- * "history:<volume>:head" (core/history/history_refs.c), the commit id in
- * hex at the head of the volume's branch when history is shared.
+ * "history:<store>:<volume>:head" (core/history/history_refs.c; store is
+ * "s3/<bucket>" or "vercel"), the commit id in hex at the head of the
+ * volume's branch when history is shared.
  *
  * Keys are byte strings of at most KV_KEY_MAX bytes with no NUL; values
  * are byte strings (NUL bytes allowed) whose size the caller caps. The
