@@ -182,6 +182,57 @@ static void test_many(struct host *a, struct host *b)
 	      (unsigned long long)(before + MANY), mono() - t0);
 }
 
+/* A repository made before the history was shared becomes the shared
+ * one: its objects are copied to the store, its head published. */
+static void test_publish(struct host *b)
+{
+	struct blob_meta m = { .mode = S_IFREG | 0644 };
+	struct history_author who = { .uid = 1000, .user = "carol" };
+	struct history_change c = { .op = HISTORY_WRITE,
+				    .path = "skills/old.md", .data = "old\n",
+				    .len = 4, .mode = 0644 };
+	struct host x;
+	struct buf out, b2;
+	uint64_t n = 0;
+
+	buf_init(&out, 1 << 20);
+	buf_init(&b2, 64);
+	host_open(&x, "c");
+	history_close(x.h);
+	x.cfg.blob = NULL;
+	x.cfg.kv = NULL;
+	if (!CHECK_INT_EQ(0, history_open(&x.h, &x.cfg), "host c opens with "
+			  "a history of its own"))
+		return;
+	store->ops->put(store, "volumes/user/carol/skills/old.md", "old\n", 4,
+			&m, NULL, 0);
+	history_note(x.h, "user/carol", &who, &c);
+	CHECK_INT_EQ(0, history_flush(x.h), "and commits");
+	CHECK_INT_EQ(-ENOENT, kv_get(kv, "history:user/carol:head", &b2),
+		     "nothing shared yet");
+	history_close(x.h);
+	x.cfg.blob = store;
+	x.cfg.kv = kv;
+	CHECK_INT_EQ(0, history_open(&x.h, &x.cfg), "host c opens shared");
+	history_count(x.h, "user/carol", &n);	/* asks the writer */
+	CHECK(kv_get(kv, "history:user/carol:head", &b2) == 0 &&
+	      b2.len == 40, "its head is published");
+	n = 0;
+	CHECK(history_count(b->h, "user/carol", &n) == 0 && n == 1,
+	      "host b sees its commit");
+	{
+		struct history_id id;
+
+		CHECK(history_resolve(b->h, "user/carol", "HEAD", &id) == 0 &&
+		      history_read(b->h, "user/carol", &id, "skills/old.md",
+				   &out) == 0 && out.len == 4,
+		      "with its content, copied to the store");
+	}
+	history_close(x.h);
+	buf_release(&out);
+	buf_release(&b2);
+}
+
 static void test_damaged(struct host *a, struct host *b)
 {
 	struct blob_meta m = { .mode = S_IFREG | 0644 };
@@ -234,6 +285,7 @@ int main(void)
 	host_open(&b, "b");
 	test_two_hosts(&a, &b);
 	test_many(&a, &b);
+	test_publish(&b);
 	test_damaged(&a, &b);
 	history_close(a.h);
 	history_close(b.h);
