@@ -3,7 +3,8 @@
 # (issue 14 part 6): two daemons with two state folders and two mount
 # points on one s3rver bucket and one redis-server. Objects go to the
 # bucket under history/, the heads to Redis under
-# history:s3/<bucket>:<volume>:head.
+# history:s3/<bucket>:<volume>:head. SHARED_STORAGE=vercel runs the same
+# on one store of tests/vercel-blob-server.js (heads history:vercel:...).
 set -u
 source "$(dirname "$0")/lib.sh"
 t_begin
@@ -12,13 +13,21 @@ command -v git >/dev/null || t_skip_all "no git"
 command -v python3 >/dev/null || t_skip_all "python3 is not installed"
 command -v redis-server >/dev/null && command -v redis-cli >/dev/null ||
 	t_skip_all "no redis-server or redis-cli (scripts/install-deps installs them)"
-[ -x "$S3RVER" ] || t_skip_all "no s3rver at $S3RVER (make check installs it)"
+LLMUNIX_STORAGE=${SHARED_STORAGE:-s3}
+if [ "$LLMUNIX_STORAGE" = s3 ]; then
+	[ -x "$S3RVER" ] || t_skip_all "no s3rver at $S3RVER (make check installs it)"
+	S3_BUCKET=shared-history
+	s3_start || { t_fail "s3rver starts"; t_done; exit 1; }
+	BUCKET=$(s3_bucket_of)
+	SCOPE=s3/$BUCKET
+else
+	command -v node >/dev/null || t_skip_all "no node"
+	VB_STORE=sharedhistory
+	vb_start || { t_fail "the Vercel Blob server starts"; t_done; exit 1; }
+	SCOPE=vercel
+fi
 lfs_users
-LLMUNIX_STORAGE=s3
-S3_BUCKET=shared-history
-s3_start || { t_fail "s3rver starts"; t_done; exit 1; }
 redis_start || { t_fail "redis-server starts"; t_done; exit 1; }
-BUCKET=$(s3_bucket_of)
 lfs_config "history_quiet_ms = 200" "redis_url = redis://127.0.0.1:$REDIS_PORT" \
 	"redis_timeout = 1" "store_timeout = 5"
 
@@ -44,7 +53,7 @@ EA=${H_MNT[a]}/team/eng
 EB=${H_MNT[b]}/team/eng
 GA=${H_STATE[a]}/history/team/eng.git
 GB=${H_STATE[b]}/history/team/eng.git
-head_of() { rcli GET "history:s3/$BUCKET:$1:head"; }
+head_of() { rcli GET "history:$SCOPE:$1:head"; }
 # wait_for SECONDS CMD...: until CMD succeeds (polled every 0.2 s).
 wait_for()
 {
@@ -60,11 +69,17 @@ wait_for()
 head_is_not() { [ "$(head_of team/eng)" != "$1" ] && [ -n "$(head_of team/eng)" ]; }
 # log_has HOST TEXT: the history/log of team/eng on that host shows TEXT.
 log_has() { as alice cat "${H_MNT[$1]}/team/eng/history/log" | grep -q -- "$2"; }
-# The keys of the bucket under a prefix.
+# The keys of the store under a prefix (the first 1,000).
 keys_of()
 {
-	s3_req GET "$BUCKET?list-type=2&prefix=$1" "" |
-		grep -o '<Key>[^<]*</Key>' | sed 's:<Key>\(.*\)</Key>:\1:'
+	if [ "$LLMUNIX_STORAGE" = s3 ]; then
+		s3_req GET "$BUCKET?list-type=2&prefix=$1" "" |
+			grep -o '<Key>[^<]*</Key>' | sed 's:<Key>\(.*\)</Key>:\1:'
+	else
+		curl -sf -H "authorization: Bearer $(vb_token)" -H "x-api-version: 12" \
+			"$(vb_api)?limit=1000&prefix=$(jq -rn --arg k "$1" '$k|@uri')" |
+			jq -r '.blobs[].pathname'
+	fi
 }
 
 # --- one history, two hosts ---------------------------------------------------
