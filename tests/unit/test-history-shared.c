@@ -43,6 +43,7 @@ static void host_open(struct host *x, const char *name)
 	x->cfg.src = src;
 	x->cfg.host = name;
 	x->cfg.quiet_ms = 60000;
+	x->cfg.pack_every = 50;	/* packs made under the shared objects */
 	x->cfg.blob = store;
 	x->cfg.kv = kv;
 	if (!CHECK_INT_EQ(0, history_open(&x->h, &x->cfg), "host %s opens",
@@ -162,7 +163,7 @@ static void test_many(struct host *a, struct host *b)
 {
 	uint64_t before = count(a), n = 0;
 	double t0;
-	char path[64], data[32];
+	char path[64], data[32], packs[400];
 	int tries = 0;
 
 	for (int i = 0; i < MANY; i++) {
@@ -172,7 +173,20 @@ static void test_many(struct host *a, struct host *b)
 		if (history_flush(a->h))
 			break;
 	}
-	CHECK(count(a) == before + MANY, "host a made %d commits", MANY);
+	CHECK(count(a) == before + MANY, "host a made %d commits, packing "
+	      "every 50", MANY);
+	snprintf(packs, sizeof(packs), "%s/history/%s.git/objects/pack",
+		 a->state, VOL);
+	CHECK(unit_count_entries(packs) >= 2, "host a's repository has packs");
+	{
+		struct buf out;
+
+		buf_init(&out, 1 << 20);
+		CHECK(read_head(a, "skills/many/49.md", &out) == 0 &&
+		      out.len == 4 && memcmp(out.data, "299\n", 4) == 0,
+		      "and reads from them");
+		buf_release(&out);
+	}
 	next_second();
 	t0 = mono();
 	while ((n = count(b)) != before + MANY && tries++ < 30)
