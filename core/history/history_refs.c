@@ -237,10 +237,14 @@ void hist_shared_sync(struct history *h, struct hist_vol *v)
 				      "has)", v->name,
 				      *msg ? msg : strerror(-rc));
 		v->sync_failing = 1;
-	} else if (v->sync_failing) {
-		v->sync_failing = 0;
-		if (!v->failing)
+	} else {
+		if (v->sync_failing && !v->failing)
 			v->err[0] = '\0';
+		v->sync_failing = 0;
+		/* The shared stores answer again: commits waiting for them
+		 * need not wait out their backoff. */
+		if (v->failing)
+			v->retry_at = 0;
 	}
 	v->sync_done = ticket;
 	pthread_cond_broadcast(&h->done);
