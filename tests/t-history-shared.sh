@@ -153,6 +153,17 @@ t_eq "bob's burst is bob's" "bob" \
 t_check "git fsck on host b after the bursts" sh -c \
 	"as alice cat '$EB/history/log' >/dev/null; git --git-dir='$GB' fsck --strict"
 
+# --- Redis hung (SIGSTOP): nothing waits longer than the bounds -------------------
+kill -STOP "$REDIS_PID"
+sleep 1.1	# past the once-a-second of the last look
+t_check "with Redis hung, history/log answers (within 5 s)" \
+	as alice timeout 5 cat "$EB/history/log"
+t_check "and a write succeeds (within 5 s)" \
+	as alice timeout 5 sh -c "echo hung > '$EB/skills/hung.md'"
+kill -CONT "$REDIS_PID"
+t_check "once Redis answers, that write is committed" \
+	wait_for 30 log_has a "add skills/hung.md"
+
 # --- Redis stopped: files work, history/error says why, commits land later -------
 rcli SAVE >/dev/null
 redis_stop
