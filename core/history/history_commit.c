@@ -707,8 +707,8 @@ out:
 		const git_error *e = git_error_last();
 
 		if (rc == -ESTALE)
-			snprintf(msg, sizeof(msg), "other hosts moved the shared "
-				 "head %u times in a row", tries);
+			snprintf(msg, sizeof(msg), "other hosts moved the "
+				 "shared head %u times in a row", tries);
 		if (!*msg)
 			snprintf(msg, sizeof(msg), "%s",
 				 e && e->message && rc != -ENOSPC &&

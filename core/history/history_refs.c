@@ -2,8 +2,9 @@
  * hosts (history.h, "Shared stores").
  *
  * The head of "main" is the kv key "history:<scope>:<volume>:head"
- * (kv.h; scope names the blob store, history_config), 40 hex digits. The local branch of each host's repository follows it and
- * is never ahead of it: a commit is built on the shared head, its
+ * (kv.h; scope names the blob store, history_config), 40 hex digits.
+ * The local branch of each host's repository follows it and is never
+ * ahead of it: a commit is built on the shared head, its
  * objects stored in the blob store (history_odb.c), then the key swapped
  * from the parent to the commit (kv_cas); only then does the local
  * branch move. So the local branch is always a commit whose objects are
