@@ -3,6 +3,7 @@
 #include "core/history/history.h"
 #include "core/llm/llm.h"
 #include "core/prov/session.h"
+#include "core/store/blob_cache.h"
 #include "core/store/kv.h"
 #include "core/store/store.h"
 #include "core/util/config.h"
@@ -152,13 +153,38 @@ static int chat_open(const struct config *cfg, struct kv **kv,
 }
 
 /* The history's thread, after the fork of fuse_daemonize(). A history
- * that cannot start is said and left off: files work without it. */
+ * that cannot start is said and left off: files work without it. With
+ * the volumes in a shared blob store and a Redis, the history is shared
+ * too; a shared blob store without Redis keeps each host's own (there is
+ * nowhere to agree on a head). */
 static void start_history(const struct config *cfg, struct blob *blob,
-			  struct history_source **src, struct history **out)
+			  struct kv *kv, struct history_source **src,
+			  struct history **out)
 {
 	struct history_config hc = { .state_dir = cfg->state_dir,
 				     .quiet_ms = cfg->history_quiet_ms };
+	char scope[300];
 	int rc = history_source_blob_new(src, blob);
+
+	if (strcmp(cfg->storage, "local") != 0) {
+		if (strcmp(kv->ops->name, "redis") == 0) {
+			/* The repositories are the objects' local copy. */
+			hc.blob = blob_cache_inner(blob);
+			hc.kv = kv;
+			if (strcmp(cfg->storage, "s3") == 0) {
+				snprintf(scope, sizeof(scope), "s3/%s",
+					 cfg->s3_bucket);
+				hc.scope = scope;
+			} else {
+				hc.scope = cfg->storage;
+			}
+			log_info("history: shared (objects in the blob store, "
+				 "heads in redis)");
+		} else {
+			log_info("history: this host's only (a shared history "
+				 "needs redis_url)");
+		}
+	}
 
 	if (!rc) {
 		hc.src = *src;
@@ -248,7 +274,7 @@ static int serve(struct fuse_args *args, struct fuse_cmdline_opts *opts,
 	}
 	ns_set_engine(fs.ns, engine);
 	if (cfg->history)
-		start_history(cfg, blob, &hsrc, &hist);
+		start_history(cfg, blob, kv, &hsrc, &hist);
 	ns_set_history(fs.ns, hist);
 	rc = session_start(fs.ns, kv, llm, fs_wait_notify, &fs);
 	if (rc) {

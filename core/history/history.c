@@ -653,6 +653,7 @@ static void history_free(struct history *h)
 	pthread_cond_destroy(&h->done);
 	pthread_mutex_destroy(&h->mu);
 	free(h->dir);
+	free(h->scope);
 	free(h);
 	git_libgit2_shutdown();
 }
@@ -678,8 +679,8 @@ int history_open(struct history **out, const struct history_config *cfg)
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&h->wake, &ca);
+	pthread_cond_init(&h->done, &ca);	/* hist_shared_poll() times it */
 	pthread_condattr_destroy(&ca);
-	pthread_cond_init(&h->done, NULL);
 	h->jfd = -1;
 	h->lock_fd = -1;
 	h->cfg = *cfg;
@@ -687,7 +688,8 @@ int history_open(struct history **out, const struct history_config *cfg)
 	set_host(h);
 	len = strlen(cfg->state_dir) + sizeof("/history");
 	h->dir = malloc(len);
-	if (!h->dir) {
+	h->cfg.scope = cfg->scope ? h->scope = strdup(cfg->scope) : NULL;
+	if (!h->dir || (cfg->scope && !h->scope)) {
 		rc = -ENOMEM;
 		goto fail;
 	}

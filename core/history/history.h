@@ -51,12 +51,15 @@
  *   file/<path>         history_file_log(), read page by page
  *   error               history_error()
  *
- * Shared stores (DESIGN.md section 8, not done here): the seam is the
- * repository's object database and reference database. history_int.h's
- * hist_repo_open() is the one place a repository is opened or created;
- * an ODB backend over the blob store and a refdb over the kv store would
- * be attached there (git_odb_add_backend, git_repository_set_refdb), and
- * the commit list would move to the kv store beside the refs.
+ * Shared stores (DESIGN.md section 8): with history_config.blob and .kv
+ * set, several hosts keep one history per volume. The objects are written
+ * to the blob store as well as the local repository (history_odb.c), the
+ * branch head is a kv key swapped from parent to commit (history_refs.c);
+ * a commit is built on the shared head, and rebuilt on a lost race. The
+ * local repository stays complete and readable by git on every host; the
+ * commit list stays local. Redis down: commits wait (and are retried like
+ * any failed commit), history/ shows this host's view, history/error
+ * says why.
  *
  * Threads: history_note() and the readers may be called from any thread
  * at once; history_open() and history_close() from one thread, when no
@@ -105,6 +108,7 @@ struct history_source {
 };
 
 struct blob;
+struct kv;
 /* The source over the blob store (keys "volumes/<volume>/<path>",
  * DESIGN.md section 8). `b` is borrowed and must outlive the source. */
 int history_source_blob_new(struct history_source **out, struct blob *b);
@@ -119,6 +123,15 @@ struct history_config {
 	size_t max_queued_bytes;	/* content copies held; 0: 256 MiB */
 	size_t max_file;		/* largest file read; 0: 256 MiB */
 	unsigned pack_every;		/* pack after N commits; 0: 1000 */
+	/* Shared history (both set, both borrowed): the objects also in
+	 * `blob` under "history/<volume>/objects/", the head of each
+	 * volume in `kv` under "history:<scope>:<volume>:head", `scope`
+	 * naming the blob store ("s3/<bucket>") so that stores sharing a
+	 * Redis keep their heads apart (NULL: "history:<volume>:head").
+	 * NULL: this host's history only. */
+	struct blob *blob;
+	struct kv *kv;
+	const char *scope;
 };
 
 /* Open the history under cfg->state_dir/history (created as needed, mode

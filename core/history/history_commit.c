@@ -17,6 +17,8 @@
 #define DAEMON_NAME "llmunixfs"
 #define BODY_FILES 100		/* files listed in a message's body */
 #define EMPTY_TREE "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+#define CAS_TRIES 8		/* builds on a shared head that moved */
+#define CAS_BACKOFF_MS 20	/* doubled after each lost race */
 
 struct ctx {
 	struct history *h;
@@ -25,6 +27,8 @@ struct ctx {
 	struct hist_stage *st;
 	struct buf data;
 	char what[PATH_MAX_BYTES + 1];	/* the path worked on, for errors */
+	char *msg;			/* what failed, when not libgit2 */
+	size_t msgcap;
 };
 
 static void working_on(struct ctx *x, const char *path)
@@ -557,13 +561,23 @@ static int make_commit(struct ctx *x, struct hist_group *g,
 	if (rc == 0)
 		rc = signature(&committer, DAEMON_NAME, 1, x->h->host, now);
 	errno = 0;
+	/* Shared: the local branch moves only once the shared head has. */
 	if (rc == 0)
-		rc = git_commit_create(&id, x->repo, "HEAD", author, committer,
-				       NULL, msg.data, tree, parent ? 1 : 0,
-				       parents);
+		rc = git_commit_create(&id, x->repo,
+				       hist_shared(x->h) ? NULL : "HEAD",
+				       author, committer, NULL, msg.data, tree,
+				       parent ? 1 : 0, parents);
 	if (rc < 0) {
 		rc = hist_git_err(rc, NULL, 0);
 		goto out;
+	}
+	if (hist_shared(x->h)) {
+		rc = hist_head_cas(x->h, x->v, parent ? git_commit_id(parent) :
+				   NULL, &id, x->msg, x->msgcap);
+		if (!rc)
+			rc = hist_ref_set(x->repo, &id, x->msg, x->msgcap);
+		if (rc)
+			goto out;
 	}
 	record(x, &id, parent ? git_commit_id(parent) : NULL, now);
 	maybe_pack(x);
@@ -577,26 +591,69 @@ out:
 	return rc;
 }
 
+/* Sleep about CAS_BACKOFF_MS << tries (half to one and a half of it,
+ * so that two hosts racing part), never more than a second. */
+static void backoff(unsigned tries)
+{
+	static __thread unsigned seed;
+	int64_t ns = (int64_t)(CAS_BACKOFF_MS << tries) *
+		     (500000 + rand_r(&seed) % 1000000);
+	struct timespec ts;
+
+	if (!seed)
+		seed = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)&ts;
+	if (ns > 1000000000)
+		ns = 1000000000;
+	ts.tv_sec = 0;
+	ts.tv_nsec = (long)ns;
+	nanosleep(&ts, NULL);
+}
+
+static const char *hint(int rc, const char *msg, int remote)
+{
+	if (rc == -ENOSPC || rc == -EDQUOT)
+		return "free space in the state folder";
+	if (remote || strstr(msg, "blob store"))
+		return "check that Redis and the blob store answer";
+	return "check the repository with git fsck";
+}
+
 int hist_commit_group(struct history *h, struct hist_vol *v,
 		      struct hist_group *g, const char *const *keep,
 		      size_t nkeep)
 {
-	struct ctx x = { .h = h, .v = v };
 	char msg[HIST_ERR_MAX] = "";
+	struct ctx x = { .h = h, .v = v, .msg = msg, .msgcap = sizeof(msg) };
 	git_commit *parent = NULL;
 	git_tree *base = NULL;
 	git_oid head, tree_id, empty_tree;
-	int rc;
+	unsigned tries = 0;
+	int rc, remote = 0, fresh;
 
 	git_error_clear();
 	git_oid_fromstr(&empty_tree, EMPTY_TREE);
 	buf_init(&x.data, h->cfg.max_file);
-	if (!v->wrepo) {
-		rc = hist_repo_open(h, v, 1, &v->wrepo, msg, sizeof(msg));
+	rc = hist_wrepo_open(h, v, 1, msg, sizeof(msg));
+	if (rc)
+		goto out;
+	x.repo = v->wrepo;
+	fresh = git_reference_name_to_id(&head, x.repo, "HEAD") < 0;
+	git_error_clear();
+again:
+	/* Shared: build on the head of all hosts. */
+	if (hist_shared(h)) {
+		rc = hist_catch_up(h, v, msg, sizeof(msg));
+		remote = rc != 0;
 		if (rc)
 			goto out;
+		/* The scan that starts a new repository is not for one that
+		 * other hosts started: it would take their changes not yet
+		 * committed as the daemon's. */
+		if (g->kind == HG_SCAN && fresh &&
+		    git_reference_name_to_id(&head, x.repo, "HEAD") == 0)
+			goto out;
+		git_error_clear();
 	}
-	x.repo = v->wrepo;
 	rc = git_reference_name_to_id(&head, x.repo, "HEAD");
 	if (rc == 0)
 		rc = git_commit_lookup(&parent, x.repo, &head);
@@ -632,10 +689,26 @@ int hist_commit_group(struct history *h, struct hist_vol *v,
 	if (git_oid_equal(&tree_id, base ? git_tree_id(base) : &empty_tree))
 		goto out;
 	rc = make_commit(&x, g, parent, &tree_id);
+	remote = rc && *msg;
+	if (rc == -ESTALE && ++tries < CAS_TRIES) {
+		/* Another host committed first: again on its commit. */
+		git_tree_free(base);
+		git_commit_free(parent);
+		hist_stage_free(x.st);
+		base = NULL;
+		parent = NULL;
+		x.st = NULL;
+		x.what[0] = '\0';
+		backoff(tries);
+		goto again;
+	}
 out:
 	if (rc) {
 		const git_error *e = git_error_last();
 
+		if (rc == -ESTALE)
+			snprintf(msg, sizeof(msg), "other hosts moved the "
+				 "shared head %u times in a row", tries);
 		if (!*msg)
 			snprintf(msg, sizeof(msg), "%s",
 				 e && e->message && rc != -ENOSPC &&
@@ -644,10 +717,7 @@ out:
 		hist_set_error(h, v, "cannot commit to '%s'%s%s%s: %s (%s; "
 			       "the changes wait in memory and are retried)",
 			       v->gitdir, *x.what ? " (" : "", x.what,
-			       *x.what ? ")" : "", msg,
-			       rc == -ENOSPC || rc == -EDQUOT ?
-				       "free space in the state folder" :
-				       "check the repository with git fsck");
+			       *x.what ? ")" : "", msg, hint(rc, msg, remote));
 	}
 	git_tree_free(base);
 	git_commit_free(parent);

@@ -76,6 +76,11 @@ struct hist_vol {
 	git_repository *wrepo;
 	unsigned since_pack;
 
+	/* Shared history (history_refs.c), under h->mu. */
+	int64_t polled_ms;	/* last asked to catch up */
+	uint64_t sync_req, sync_done;
+	unsigned sync_failing:1;
+
 	pthread_mutex_t rmu;
 	git_repository *rrepo;
 
@@ -98,6 +103,7 @@ struct hist_gen {
 struct history {
 	struct history_config cfg;	/* with the defaults filled in */
 	char *dir;			/* STATE/history */
+	char *scope;			/* cfg.scope's copy */
 	char host[256];
 	int unclean;			/* the last run did not end cleanly */
 	int lock_fd;			/* STATE/history/running, flock'ed */
@@ -171,6 +177,35 @@ int hist_repo_open(struct history *h, struct hist_vol *v, int create,
 		   git_repository **out, char *msg, size_t cap);
 /* Pack the loose objects of `repo` into one new pack, then remove them. */
 int hist_repo_pack(git_repository *repo, char *msg, size_t cap);
+
+/* history_odb.c: the objects in the blob store. Attach the backend to
+ * the writer's repository of `v`. */
+int hist_odb_attach(struct history *h, struct hist_vol *v,
+		    git_repository *repo, char *msg, size_t cap);
+/* Fetch every object reachable from the commit `head` that is not here. */
+int hist_odb_sync(git_repository *repo, const git_oid *head, char *msg,
+		  size_t cap);
+/* Copy every local object to the blob store. */
+int hist_odb_upload_all(git_repository *repo, char *msg, size_t cap);
+
+/* history_refs.c: the shared head. */
+int hist_shared(const struct history *h);
+/* Open v->wrepo (with the blob store's objects when shared). */
+int hist_wrepo_open(struct history *h, struct hist_vol *v, int create,
+		    char *msg, size_t cap);
+/* Swap the shared head from `old` (NULL: none) to `id`: 0, -ESTALE when
+ * another host moved it, or -errno with msg. */
+int hist_head_cas(struct history *h, struct hist_vol *v, const git_oid *old,
+		  const git_oid *id, char *msg, size_t cap);
+int hist_ref_set(git_repository *repo, const git_oid *id, char *msg,
+		 size_t cap);
+/* Bring v->wrepo (made as needed) to the shared head. */
+int hist_catch_up(struct history *h, struct hist_vol *v, char *msg,
+		  size_t cap);
+/* Readers: ask the writer to catch up, wait a bounded time. */
+void hist_shared_poll(struct history *h, struct hist_vol *v);
+/* The writer: answer the asks (h->mu held, released meanwhile). */
+void hist_shared_sync(struct history *h, struct hist_vol *v);
 
 /* history_index.c: the commit list. Record i is the i-th commit, oldest
  * first. Callers hold v->imu. */

@@ -51,6 +51,7 @@ static int begin(struct history *h, const char *volume, struct hist_vol **out)
 	pthread_mutex_unlock(&h->mu);
 	if (!v)
 		return -ENOMEM;
+	hist_shared_poll(h, v);
 	pthread_mutex_lock(&v->rmu);
 	if (!v->rrepo) {
 		rc = hist_repo_open(h, v, 0, &v->rrepo, msg, sizeof(msg));

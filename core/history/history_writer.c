@@ -189,6 +189,15 @@ static void wait_until(struct history *h, int64_t due)
 	h->idle = 0;
 }
 
+/* A volume whose readers asked for the shared head. */
+static struct hist_vol *wants_sync(struct history *h)
+{
+	for (struct hist_vol *v = h->vols; v; v = v->next)
+		if (v->sync_req > v->sync_done)
+			return v;
+	return NULL;
+}
+
 void *hist_writer_main(void *arg)
 {
 	struct history *h = arg;
@@ -204,6 +213,11 @@ void *hist_writer_main(void *arg)
 		}
 		if (h->stop)
 			break;
+		v = wants_sync(h);
+		if (v) {
+			hist_shared_sync(h, v);
+			continue;
+		}
 		v = pick(h, hist_now_ms(), &next);
 		if (v)
 			run_group(h, v);

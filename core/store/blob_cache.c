@@ -335,6 +335,13 @@ static void cache_free(struct blob *b)
 	free(c);
 }
 
+static const struct blob_ops cache_ops;
+
+struct blob *blob_cache_inner(struct blob *b)
+{
+	return b->ops == &cache_ops ? in(b) : b;
+}
+
 static const struct blob_ops cache_ops = {
 	.name = "cache",
 	.get = cache_get,

@@ -24,4 +24,9 @@
 int blob_cache_open(struct blob **out, struct blob *inner, const char *dir,
 		    uint64_t max_bytes);
 
+/* The store `b` wraps when it is a cache, else `b`: for content that
+ * keeps its own local copy (the history's objects), so that it is not
+ * kept twice. Borrowed: it lives as long as `b`. */
+struct blob *blob_cache_inner(struct blob *b);
+
 #endif

@@ -5,6 +5,11 @@
  * file that includes hiredis.h). The sessions keep the LLMos-Lite layout
  * on it (core/chat/chat.h); the volumes' metadata may later.
  *
+ * Keys in use: the sessions' (core/chat/chat.h), and the history's
+ * "history:<store>:<volume>:head" (core/history/history_refs.c; store is
+ * "s3/<bucket>" or "vercel"), the commit id in hex at the head of the
+ * volume's branch when history is shared.
+ *
  * Keys are byte strings of at most KV_KEY_MAX bytes with no NUL; values
  * are byte strings (NUL bytes allowed) whose size the caller caps. The
  * semantics are Redis's: a missing key reads as an empty list or set, a
@@ -60,6 +65,15 @@ struct kv_ops {
 	int (*srem)(struct kv *kv, const char *key, const char *member);
 	int (*smembers)(struct kv *kv, const char *key, kv_item_cb cb,
 			void *arg);
+	/* Compare-and-swap of a string: set `key` to `v` when it holds
+	 * `old` (old NULL: when it does not exist), atomically against
+	 * every other call on the store, other hosts' included. 0 when
+	 * set, and also when the key already holds `v` (so a call retried
+	 * after a lost answer gives the answer of the first: callers make
+	 * every new value unique, a commit id say); -ESTALE when it holds
+	 * anything else. */
+	int (*cas)(struct kv *kv, const char *key, const void *old,
+		   size_t oldlen, const void *v, size_t len);
 	void (*free)(struct kv *kv);
 };
 
@@ -133,6 +147,12 @@ static inline int kv_smembers(struct kv *kv, const char *key, kv_item_cb cb,
 			      void *arg)
 {
 	return kv->ops->smembers(kv, key, cb, arg);
+}
+
+static inline int kv_cas(struct kv *kv, const char *key, const void *old,
+			 size_t oldlen, const void *v, size_t len)
+{
+	return kv->ops->cas(kv, key, old, oldlen, v, len);
 }
 
 static inline void kv_free(struct kv *kv)

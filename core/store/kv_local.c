@@ -496,6 +496,38 @@ static int local_smembers(struct kv *kv, const char *key, kv_item_cb cb,
 	return rc;
 }
 
+static int local_cas(struct kv *kv, const char *key, const void *old,
+		     size_t oldlen, const void *v, size_t len)
+{
+	struct kv_local *l = local_of(kv);
+	char path[PATH_MAX];
+	struct buf cur;
+	int rc = key_path(l, T_STR, key, path, sizeof(path));
+
+	if (rc)
+		return rc;
+	buf_init(&cur, RECORD_MAX);
+	pthread_mutex_lock(&l->mu);
+	rc = read_file(path, &cur);
+	if (rc == -ENOENT) {
+		rc = old ? -ESTALE : 0;
+	} else if (!rc) {
+		int is_old = old && cur.len == oldlen &&
+			     memcmp(cur.data, old, oldlen) == 0;
+		int is_new = cur.len == len && memcmp(cur.data, v, len) == 0;
+
+		if (is_new)
+			goto out;	/* already done */
+		rc = is_old ? 0 : -ESTALE;
+	}
+	if (!rc)
+		rc = replace_file(l, path, v, len);
+out:
+	pthread_mutex_unlock(&l->mu);
+	buf_release(&cur);
+	return rc;
+}
+
 static void local_free(struct kv *kv)
 {
 	struct kv_local *l = local_of(kv);
@@ -516,6 +548,7 @@ static const struct kv_ops local_ops = {
 	.sadd = local_sadd,
 	.srem = local_srem,
 	.smembers = local_smembers,
+	.cas = local_cas,
 	.free = local_free,
 };
 

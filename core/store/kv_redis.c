@@ -31,6 +31,18 @@
 #define RETRY_CONNECT_S 0.2
 #define ARGS_MAX 4
 
+/* kv.h's compare-and-swap in one script, which Redis runs atomically.
+ * ARGV: "1" when an old value is given, the old value, the new one. A
+ * missing key reads as false, equal to no string. */
+static const char cas_script[] =
+	"local cur = redis.call('GET', KEYS[1])\n"
+	"if cur == ARGV[3] then return 1 end\n"
+	"if ARGV[1] == '1' then\n"
+	"  if cur ~= ARGV[2] then return 0 end\n"
+	"elseif cur then return 0 end\n"
+	"redis.call('SET', KEYS[1], ARGV[3])\n"
+	"return 1\n";
+
 struct kv_redis {
 	struct kv kv;			/* first: kv.h */
 	pthread_mutex_t mu;
@@ -474,6 +486,29 @@ static int redis_smembers(struct kv *kv, const char *key, kv_item_cb cb,
 	       call(redis_of(kv), 1, 2, av, al, take_array, &w);
 }
 
+static int take_cas(struct kv_redis *r, redisReply *rep, void *arg)
+{
+	(void)arg;
+	if (want(r, rep, REDIS_REPLY_INTEGER))
+		return -EIO;
+	return rep->integer == 1 ? 0 : -ESTALE;
+}
+
+/* EVAL each time rather than EVALSHA: no script cache to miss after a
+ * restart of Redis, and the script is a few hundred bytes. */
+static int redis_cas(struct kv *kv, const char *key, const void *old,
+		     size_t oldlen, const void *v, size_t len)
+{
+	const char *av[] = { "EVAL", cas_script, "1", key, old ? "1" : "0",
+			     old ? old : "", v };
+	size_t al[] = { 4, sizeof(cas_script) - 1, 1, strlen(key), 1,
+			old ? oldlen : 0, len };
+
+	/* Safe to send again: a swap already made answers 0 (kv.h). */
+	return key_ok(key) ? -EINVAL :
+	       call(redis_of(kv), 1, 7, av, al, take_cas, NULL);
+}
+
 static void redis_free(struct kv *kv)
 {
 	struct kv_redis *r = redis_of(kv);
@@ -496,6 +531,7 @@ static const struct kv_ops redis_ops = {
 	.sadd = redis_sadd,
 	.srem = redis_srem,
 	.smembers = redis_smembers,
+	.cas = redis_cas,
 	.free = redis_free,
 };
 

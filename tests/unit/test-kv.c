@@ -117,6 +117,25 @@ static void suite(struct kv *kv, const char *name)
 		     name);
 	kv_del(kv, "t:set");
 	kv_del(kv, "t:nx");
+
+	CHECK_INT_EQ(-ESTALE, kv_cas(kv, "t:head", "a", 1, "b", 1),
+		     "%s: cas from a value of a missing key is ESTALE", name);
+	CHECK_INT_EQ(0, kv_cas(kv, "t:head", NULL, 0, "a\0", 2),
+		     "%s: cas from nothing makes the key", name);
+	CHECK_INT_EQ(-ESTALE, kv_cas(kv, "t:head", NULL, 0, "c", 1),
+		     "%s: cas from nothing of an existing key is ESTALE",
+		     name);
+	CHECK_INT_EQ(-ESTALE, kv_cas(kv, "t:head", "a", 1, "c", 1),
+		     "%s: cas from another value is ESTALE (bytes, NUL "
+		     "included)", name);
+	CHECK_INT_EQ(0, kv_cas(kv, "t:head", "a\0", 2, "b", 1),
+		     "%s: cas from the value swaps", name);
+	CHECK_INT_EQ(0, kv_cas(kv, "t:head", "a\0", 2, "b", 1),
+		     "%s: the same swap again (a retry) is 0", name);
+	buf_resize(&b, 0);
+	CHECK(kv_get(kv, "t:head", &b) == 0 && b.len == 1 && b.data[0] == 'b',
+	      "%s: and the key holds the new value", name);
+	kv_del(kv, "t:head");
 	buf_release(&b);
 }
 
@@ -239,6 +258,23 @@ static void test_redis(void)
 			  "a redis store"))
 		goto out_stop;
 	suite(kv, "redis");
+	{
+		struct kv *kv2;
+
+		/* Two connections, as two hosts: one swap wins. */
+		if (CHECK_INT_EQ(0, kv_redis_open(&kv2, url, 1, err,
+						  sizeof(err)),
+				 "a second redis store")) {
+			kv_set(kv, "t:race", "1", 1, 0);
+			CHECK(kv_cas(kv, "t:race", "1", 1, "A", 1) == 0 &&
+			      kv_cas(kv2, "t:race", "1", 1, "B", 1) ==
+				      -ESTALE,
+			      "redis: of two hosts swapping from one value, "
+			      "the second is ESTALE");
+			kv_del(kv, "t:race");
+			kv_free(kv2);
+		}
+	}
 
 	buf_init(&b, 1 << 20);
 	kv_set(kv, "t:alive", "1", 1, 0);
