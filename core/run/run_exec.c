@@ -1,7 +1,7 @@
-/* core/run/run_exec.c: one node, from its inputs to its record: the cache,
- * the runner, the outputs, see engine_int.h. Runs on a worker with no
- * lock held. */
-#include "core/run/engine_int.h"
+/* core/run/run_exec.c: one node, from its inputs to its record: the
+ * runner and the outputs (the cache is in run_cache.c), see exec_int.h.
+ * Runs on a worker with no lock held. */
+#include "core/run/exec_int.h"
 #include "core/util/log.h"
 #include "core/runner/sandbox.h"
 
@@ -14,21 +14,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#define MAX_OUT_FILES 10000
-
-struct job_ctx {
-	struct engine *e;
-	struct run *r;
-	size_t i;
-	const char *id;
-	char dir[4096];		/* the record, for writes: through its fd */
-	char real[4096];	/* ... and by name, for the sandbox's reads */
-	char rel[256];		/* "nodes/<id>" */
-	struct runner_limits lim;
-	struct timespec start, end;
-	uint64_t held;		/* reserved for this node's files */
-};
 
 static double limit_of(struct engine *e, const struct graph_node *gn,
 		       enum skill_limit l)
@@ -63,11 +48,7 @@ static void effective_limits(struct job_ctx *c, const struct graph_node *gn)
 	c->lim.output_mb = whole_limit_of(c->e, gn, SKILL_LIMIT_OUTPUT_MB);
 }
 
-static int node_putf(struct job_ctx *c, const char *file, const char *fmt,
-		     ...) __attribute__((format(printf, 3, 4)));
-
-static int node_putf(struct job_ctx *c, const char *file, const char *fmt,
-		     ...)
+int exec_putf(struct job_ctx *c, const char *file, const char *fmt, ...)
 {
 	char rel[512];
 	va_list ap;
@@ -99,8 +80,8 @@ static int fail(struct exec_result *res, const char *fmt, ...)
 
 /* Reserve room for `want` bytes of the node's files in the record: 0, or
  * -1 with the node failed with the quota's message. */
-static int node_reserve(struct job_ctx *c, uint64_t want, const char *what,
-			struct exec_result *res)
+int exec_reserve(struct job_ctx *c, uint64_t want, const char *what,
+		 struct exec_result *res)
 {
 	char msg[1024];
 	int rc;
@@ -113,7 +94,7 @@ static int node_reserve(struct job_ctx *c, uint64_t want, const char *what,
 	return rc ? fail(res, "%s", msg) : 0;
 }
 
-static void node_unreserve(struct job_ctx *c, uint64_t n)
+void exec_unreserve(struct job_ctx *c, uint64_t n)
 {
 	pthread_mutex_lock(&c->e->mu);
 	quota_unhold(c->r->qu, n);
@@ -237,10 +218,10 @@ static int write_inputs_json(struct job_ctx *c, const struct inputs *in,
 	text = json_dumps(all, JSON_INDENT(2) | JSON_SORT_KEYS |
 			  JSON_REAL_PRECISION(17));
 	if (text)
-		rc = node_reserve(c, du_charge(strlen(text) + 1),
+		rc = exec_reserve(c, du_charge(strlen(text) + 1),
 				  "inputs.json", res);
 	if (text && !rc)
-		node_putf(c, "inputs.json", "%s\n", text);
+		exec_putf(c, "inputs.json", "%s\n", text);
 	free(text);
 	json_decref(all);
 	return rc;
@@ -370,9 +351,9 @@ static void outputs_remove(struct job_ctx *c)
  * when copying out/ failed (the node may do without), or -1 with the
  * node failed (a quota, no memory, a write). Nothing is left half
  * written. */
-static int keep_outputs(struct job_ctx *c, const char *src, json_t *outputs,
-			const char *what, struct du *out,
-			struct exec_result *res)
+int exec_keep_outputs(struct job_ctx *c, const char *src, json_t *outputs,
+		      const char *what, struct du *out,
+		      struct exec_result *res)
 {
 	char path[4400], dest[4400], err[512];
 	uint64_t cap = c->lim.file_mb << 20, want;
@@ -392,7 +373,7 @@ static int keep_outputs(struct job_ctx *c, const char *src, json_t *outputs,
 		goto out;
 	}
 	want = out->charge + t.charge;
-	rc = node_reserve(c, want, what, res);
+	rc = exec_reserve(c, want, what, res);
 	if (rc)
 		goto out;
 	snprintf(dest, sizeof(dest), "%s/outputs/%s", c->dir, c->id);
@@ -401,7 +382,7 @@ static int keep_outputs(struct job_ctx *c, const char *src, json_t *outputs,
 	if (runner_copy_out(src, dest, MAX_OUT_FILES, cap, err,
 			    sizeof(err))) {
 		outputs_remove(c);
-		node_unreserve(c, want);
+		exec_unreserve(c, want);
 		fail(res, "out/: %s", err);
 		rc = 1;
 		goto out;
@@ -426,7 +407,7 @@ static void write_time(struct job_ctx *c, const struct runner_result *rr,
 
 	rec_time(&c->start, a);
 	rec_time(&c->end, b);
-	node_putf(c, "time",
+	exec_putf(c, "time",
 		  "{\n  \"start\": \"%s\",\n  \"end\": \"%s\",\n"
 		  "  \"start_epoch\": %.6f,\n  \"end_epoch\": %.6f,\n"
 		  "  \"wall_s\": %.6f,\n  \"user_s\": %.6f,\n"
@@ -436,255 +417,6 @@ static void write_time(struct job_ctx *c, const struct runner_result *rr,
 		  (double)c->end.tv_sec + (double)c->end.tv_nsec / 1e9, wall,
 		  rr ? rr->user_s : 0.0, rr ? rr->sys_s : 0.0,
 		  rr ? rr->max_rss_kb : 0L, cached ? "true" : "false");
-}
-
-/* --- cache --------------------------------------------------------------- */
-
-static int copy_file(const char *from, const char *to, uint64_t cap)
-{
-	int in = open(from, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), out, rc = 0;
-	char buf[65536];
-	uint64_t total = 0;
-
-	if (in < 0)
-		return errno == ENOENT ? 0 : -errno;
-	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-		   0644);
-	if (out < 0) {
-		rc = -errno;
-		close(in);
-		return rc;
-	}
-	for (;;) {
-		ssize_t k = read(in, buf, sizeof(buf));
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0) {
-			rc = k < 0 ? -errno : 0;
-			break;
-		}
-		total += (uint64_t)k;
-		rc = total > cap ? -EFBIG : sandbox_write_all(out, buf, (size_t)k);
-		if (rc)
-			break;
-	}
-	close(in);
-	if (close(out) && !rc)
-		rc = -errno;
-	return rc;
-}
-
-static void cache_dir_of(struct job_ctx *c, char *out, size_t cap)
-{
-	char hex[SHA256_HEX];
-
-	snprintf(out, cap, "%s/%s/%s", c->e->cache_dir, c->r->user,
-		 sha256_hex(c->r->nodes[c->i].key, hex));
-}
-
-/* The entry of this node's key in the index, pinned (eviction leaves it
- * alone) and made the most recently used. */
-static struct centry *cache_pin(struct job_ctx *c)
-{
-	struct centry *ce;
-
-	pthread_mutex_lock(&c->e->mu);
-	ce = cache_find(c->e, c->r->qu, c->r->nodes[c->i].key);
-	if (ce)
-		ce->pins++;
-	pthread_mutex_unlock(&c->e->mu);
-	return ce;
-}
-
-/* What stdout and stderr under `dirfd` cost. */
-static uint64_t captures_charge(int dirfd)
-{
-	uint64_t sum = 0;
-
-	for (int k = 0; k < 2; k++) {
-		struct stat st;
-
-		sum += du_charge(fstatat(dirfd, k ? "stderr" : "stdout", &st,
-					 0) ? 0 : (uint64_t)st.st_size);
-	}
-	return sum;
-}
-
-static void cache_unpin(struct job_ctx *c, struct centry *ce)
-{
-	pthread_mutex_lock(&c->e->mu);
-	ce->pins--;
-	pthread_mutex_unlock(&c->e->mu);
-}
-
-/* A cached result, copied into the record: 1 when there was one (the node
- * may still have failed: no room for it in the quota). */
-static int cache_fetch(struct job_ctx *c, struct exec_result *res)
-{
-	char dir[4300], from[4400], to[4400];
-	struct du out = { 0, 0, 0 };
-	json_t *outputs = NULL;
-	char *text = NULL;
-	uint64_t before = c->held;
-	struct centry *ce;
-	int fd, rc, hit = 0;
-
-	ce = cache_pin(c);
-	if (!ce)
-		return 0;
-	cache_dir_of(c, dir, sizeof(dir));
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		goto out;	/* removed by hand: run again */
-	rec_get(fd, "outputs.json", 64u << 20, &text);
-	outputs = text ? json_loads(text, 0, NULL) : NULL;
-	free(text);
-	if (!json_is_object(outputs))
-		goto out_fd;	/* damaged: run again */
-	/* stdout and stderr are linked, but counted in both places */
-	if (node_reserve(c, captures_charge(fd), "the cached result", res)) {
-		hit = 1;
-		goto out_fd;
-	}
-	rc = keep_outputs(c, dir, outputs, "the cached result", &out, res);
-	if (rc) {
-		hit = rc < 0;
-		if (rc > 0) {	/* could not copy out/: run again */
-			free(res->error);
-			res->error = NULL;
-		}
-		goto out_fd;
-	}
-	for (int k = 0; k < 2; k++) {
-		const char *f = k ? "stderr" : "stdout";
-
-		snprintf(from, sizeof(from), "%s/%s", dir, f);
-		snprintf(to, sizeof(to), "%s/%s/%s", c->dir, c->rel, f);
-		/* Nobody writes either file again: they may share it. */
-		if (linkat(AT_FDCWD, from, AT_FDCWD, to, 0) &&
-		    (rc = copy_file(from, to, c->lim.output_mb << 20)))
-			log_warn("run '%s': node '%s': cached %s not copied: %s",
-				 c->r->name, c->id, f, strerror(-rc));
-	}
-	node_putf(c, "exitcode", "0\n");
-	/* its mtime is its last use: the order of eviction after a
-	 * restart */
-	futimens(fd, NULL);
-	res->st = NODE_CACHED;
-	res->outputs = outputs;
-	outputs = NULL;
-	hit = 1;
-out_fd:
-	close(fd);
-out:
-	cache_unpin(c, ce);
-	json_decref(outputs);
-	if (!hit)
-		node_unreserve(c, c->held - before);
-	return hit;
-}
-
-/* What a cache entry of this node's result costs: its folder, out/ (as
- * measured in `out`, or an empty folder), outputs.json of `len` bytes,
- * stdout and stderr. */
-static uint64_t cache_estimate(struct job_ctx *c, const struct du *out,
-			       size_t len)
-{
-	uint64_t want = DU_BLOCK + (out->entries ? out->charge : DU_BLOCK) +
-			du_charge(len);
-	int fd = openat(c->r->dirfd, c->rel, O_RDONLY | O_DIRECTORY |
-			O_CLOEXEC);
-
-	if (fd >= 0) {
-		want += captures_charge(fd);
-		close(fd);
-	} else {
-		want += 2 * (uint64_t)(c->lim.output_mb << 20);
-	}
-	return want;
-}
-
-/* Keep the node's result in the cache, when there is room for it after
- * evicting older entries; without room the cache is skipped, not the
- * node. */
-static void cache_store(struct job_ctx *c, const char *work, json_t *outputs,
-			const struct du *out)
-{
-	char udir[4200], tmp[4300], dir[4300], from[4400], to[4400], err[1024];
-	struct quser *qu = c->r->qu;
-	uint64_t seq, want = 0, cap = c->lim.file_mb << 20;
-	struct du du = { 0, 0, 0 };
-	char *text;
-
-	tmp[0] = '\0';
-	text = json_dumps(outputs, JSON_COMPACT | JSON_REAL_PRECISION(17));
-	if (!text)
-		return;
-	snprintf(udir, sizeof(udir), "%s/%s", c->e->cache_dir, c->r->user);
-	if (mkdir(udir, 0700) && errno != EEXIST)
-		goto out;
-	pthread_mutex_lock(&c->e->mu);
-	seq = ++c->e->seq;
-	want = cache_estimate(c, out, strlen(text));
-	if (quota_reserve(c->e, qu, want, "the cached result", err,
-			  sizeof(err))) {
-		want = 0;
-		log_debug("run '%s': node '%s' not cached: %s", c->r->name,
-			  c->id, err);
-	}
-	pthread_mutex_unlock(&c->e->mu);
-	if (!want)
-		goto out;
-	snprintf(tmp, sizeof(tmp), "%s/.tmp-%llu", udir,
-		 (unsigned long long)seq);
-	if (mkdir(tmp, 0700)) {
-		tmp[0] = '\0';
-		goto out;
-	}
-	snprintf(to, sizeof(to), "%s/outputs.json", tmp);
-	{
-		int fd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-			      0600);
-		int rc = fd < 0 ? -errno :
-				  sandbox_write_all(fd, text, strlen(text));
-
-		if (fd >= 0 && close(fd) && !rc)
-			rc = -errno;
-		if (rc)
-			goto out;
-	}
-	snprintf(to, sizeof(to), "%s/out", tmp);
-	if (out->bytes < cap)
-		cap = out->bytes;	/* as measured and reserved */
-	if (runner_copy_out(work, to, MAX_OUT_FILES, cap, err, sizeof(err)))
-		goto out;
-	for (int k = 0; k < 2; k++) {
-		const char *f = k ? "stderr" : "stdout";
-
-		snprintf(from, sizeof(from), "%s/%s/%s", c->dir, c->rel, f);
-		snprintf(to, sizeof(to), "%s/%s", tmp, f);
-		if (copy_file(from, to, c->lim.output_mb << 20))
-			goto out;
-	}
-	du_tree(AT_FDCWD, tmp, SIZE_MAX, &du);
-	cache_dir_of(c, dir, sizeof(dir));
-	if (rename(tmp, dir))
-		goto out;	/* another run stored it first */
-	tmp[0] = '\0';
-	pthread_mutex_lock(&c->e->mu);
-	if (cache_put(c->e, qu, c->r->nodes[c->i].key, du.charge))
-		runner_work_remove(dir);	/* cannot count it: drop it */
-	pthread_mutex_unlock(&c->e->mu);
-out:
-	free(text);
-	if (tmp[0])
-		runner_work_remove(tmp);
-	if (want) {
-		pthread_mutex_lock(&c->e->mu);
-		quota_unhold(qu, want);
-		pthread_mutex_unlock(&c->e->mu);
-	}
 }
 
 /* --- running ------------------------------------------------------------- */
@@ -712,7 +444,7 @@ static void run_code(struct job_ctx *c, struct inputs *in,
 		return;
 	}
 	/* What the sandbox writes straight into the record. */
-	if (node_reserve(c, c->lim.output_mb << 20, "stdout and stderr "
+	if (exec_reserve(c, c->lim.output_mb << 20, "stdout and stderr "
 			 "(output_mb)", res))
 		return;
 	pthread_mutex_lock(&c->e->mu);
@@ -747,11 +479,11 @@ static void run_code(struct job_ctx *c, struct inputs *in,
 		fail(res, "could not run the node: %s", strerror(-rc));
 		goto out;
 	}
-	node_putf(c, "exitcode", "%d\n",
+	exec_putf(c, "exitcode", "%d\n",
 		  rr.signal ? 128 + rr.signal : rr.exit_code);
 	switch (rr.outcome) {
 	case RUNNER_OK:
-		if (keep_outputs(c, work, rr.outputs, "out/",
+		if (exec_keep_outputs(c, work, rr.outputs, "out/",
 				 &out, res))
 			break;
 		res->st = NODE_SUCCEEDED;
@@ -817,7 +549,7 @@ void exec_node(struct engine *e, struct run *r, size_t i,
 		}
 	}
 	if (res->st == NODE_FAILED && res->error)
-		node_putf(&c, "error", "%s\n", res->error);
+		exec_putf(&c, "error", "%s\n", res->error);
 	node_settle(&c);
 	inputs_release(&in);
 }
