@@ -1,6 +1,7 @@
 /* core/store/blob_local.c: blob store in a local folder, see blob_local.h. */
 #include "core/store/blob_local.h"
 #include "core/store/state_lock.h"
+#include "core/store/xattr_path.h"
 #include "core/util/log.h"
 
 #include <dirent.h>
@@ -28,17 +29,6 @@ struct blob_local {
 static struct blob_local *local(struct blob *b)
 {
 	return (struct blob_local *)b;
-}
-
-void blob_xattrs_release(struct blob_xattrs *x)
-{
-	for (size_t i = 0; i < x->n; i++) {
-		free(x->v[i].name);
-		free(x->v[i].value);
-	}
-	free(x->v);
-	x->v = NULL;
-	x->n = 0;
 }
 
 void blob_local_inject(struct blob *b, enum blob_fault what, int err)
@@ -137,12 +127,6 @@ static mode_t mode_from_disk(const struct blob_local *l, const char *path,
 	v[n] = '\0';
 	m = strtoul(v, NULL, 8);
 	return (st_mode & S_IFMT) | (mode_t)(m & 0777);
-}
-
-static int is_private_xattr(const char *name)
-{
-	return strncmp(name, BLOB_XATTR_RESERVED,
-		       sizeof(BLOB_XATTR_RESERVED) - 1) == 0;
 }
 
 /* mkdir -p of the folders above `key`. */
@@ -527,105 +511,40 @@ owner:
 	return 0;
 }
 
-static int list_user_xattrs(const char *path, char *names, size_t cap,
-			    ssize_t *len)
+/* The full path of `key`, PATH_MAX bytes. */
+static int xattr_path(struct blob_local *l, const char *key, char *path)
 {
-	*len = llistxattr(path, names, cap);
-	if (*len < 0)
-		return errno == ENOTSUP ? (*len = 0, 0) : -errno;
-	return 0;
-}
-
-/* The full path of `key` (PATH_MAX bytes) and its xattr names. */
-static int xattr_names(struct blob_local *l, const char *key, char *path,
-		       char *names, size_t cap, ssize_t *len)
-{
-	int rc;
-
 	if (!key_ok(key))
 		return -EINVAL;
-	rc = full_path(l, key, path, PATH_MAX);
-	if (!rc)
-		rc = list_user_xattrs(path, names, cap, len);
-	return rc ? map_err(-rc, "list xattrs of", key) : 0;
+	return full_path(l, key, path, PATH_MAX);
 }
 
 static int local_getxattrs(struct blob *b, const char *key,
 			   struct blob_xattrs *out)
 {
-	struct blob_local *l = local(b);
-	char path[PATH_MAX], names[65536];
-	ssize_t len;
+	char path[PATH_MAX];
 	int rc;
 
 	out->v = NULL;
 	out->n = 0;
-	rc = xattr_names(l, key, path, names, sizeof(names), &len);
+	rc = xattr_path(local(b), key, path);
 	if (rc)
 		return rc;
-	for (char *n = names; n < names + len; n += strlen(n) + 1) {
-		struct blob_xattr *v;
-		ssize_t vlen;
-
-		if (strncmp(n, "user.", 5) != 0 || is_private_xattr(n))
-			continue;
-		vlen = lgetxattr(path, n, NULL, 0);
-		if (vlen < 0)
-			continue;	/* removed meanwhile */
-		v = realloc(out->v, (out->n + 1) * sizeof(*v));
-		if (!v)
-			goto out_nomem;
-		out->v = v;
-		v = &out->v[out->n];
-		v->name = strdup(n);
-		v->value = malloc((size_t)vlen + 1);
-		if (!v->name || !v->value) {
-			free(v->name);
-			free(v->value);
-			goto out_nomem;
-		}
-		vlen = lgetxattr(path, n, v->value, (size_t)vlen);
-		if (vlen < 0) {
-			free(v->name);
-			free(v->value);
-			continue;
-		}
-		v->len = (size_t)vlen;
-		out->n++;
-	}
-	return 0;
-out_nomem:
-	blob_xattrs_release(out);
-	return -ENOMEM;
+	rc = xattr_path_get(path, out);
+	return rc ? map_err(-rc, "read xattrs of", key) : 0;
 }
 
 static int local_setxattrs(struct blob *b, const char *key,
 			   const struct blob_xattrs *x)
 {
-	struct blob_local *l = local(b);
-	char path[PATH_MAX], names[65536];
-	ssize_t len;
+	char path[PATH_MAX];
 	int rc;
 
-	rc = xattr_names(l, key, path, names, sizeof(names), &len);
+	rc = xattr_path(local(b), key, path);
 	if (rc)
 		return rc;
-	for (char *n = names; n < names + len; n += strlen(n) + 1) {
-		int keep = 0;
-
-		if (strncmp(n, "user.", 5) != 0 || is_private_xattr(n))
-			continue;
-		for (size_t i = 0; i < x->n; i++)
-			if (strcmp(x->v[i].name, n) == 0)
-				keep = 1;
-		if (!keep && lremovexattr(path, n) < 0 && errno != ENODATA)
-			return map_err(errno, "remove xattr of", key);
-	}
-	for (size_t i = 0; i < x->n; i++)
-		if (lsetxattr(path, x->v[i].name, x->v[i].value, x->v[i].len,
-			      0) < 0)
-			return map_err(errno, "set xattr of", key);
-	return 0;
+	rc = xattr_path_set(path, x);
+	return rc ? map_err(-rc, "set xattrs of", key) : 0;
 }
 
 static int local_fitxattrs(struct blob *b, const struct blob_xattrs *x)
