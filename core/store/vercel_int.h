@@ -136,4 +136,7 @@ int vc_list(struct blob *b, const char *prefix, blob_list_cb cb, void *arg);
 int vc_rename(struct blob *b, const char *from, const char *to);
 int vc_journal_replay(struct blob_vercel *v);
 
+/* The backend's operations (blob_vercel.c), for vercel_open.c. */
+extern const struct blob_ops vc_ops;
+
 #endif
