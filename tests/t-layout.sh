@@ -17,4 +17,6 @@ for lib in curl/curl.h hiredis/hiredis.h git2.h nettle/; do
 	n=$(grep -rl "#include <$lib" core fs | wc -l)
 	t_eq "<$lib> is included by at most one file" yes "$([ "$n" -le 1 ] && echo yes || echo "no: $n")"
 done
+big=$(wc -l core/*/*.c fs/*.c | awk '$2 != "total" && $1 > 800 { print $2 " (" $1 ")" }')
+t_eq "no .c file of core/ or fs/ is over 800 lines" "" "$big"
 t_done
