@@ -187,11 +187,12 @@ static int tool_add(struct sess_ctx *ctx, const char *base,
 	ctx->tool_skill = q;
 	llm_tool_name(name, sizeof(name), base);
 	for (unsigned k = 2; tool_taken(ctx, name) && k < 1000; k++) {
-		char stem[LLM_TOOL_NAME_MAX + 1], sfx[8];
+		char sfx[8];
 		size_t n = (size_t)snprintf(sfx, sizeof(sfx), "_%u", k);
 
-		llm_tool_name(stem, sizeof(stem) - n, base);
-		snprintf(name, sizeof(name), "%s%s", stem, sfx);
+		/* the stem leaves room for the suffix and its NUL */
+		llm_tool_name(name, sizeof(name) - n, base);
+		memcpy(name + strlen(name), sfx, n + 1);
 	}
 	if (tool_taken(ctx, name))
 		return 0;	/* a thousand of one name: the API refuses
