@@ -205,14 +205,20 @@ void hist_shared_poll(struct history *h, struct hist_vol *v)
 		return;
 	pthread_mutex_lock(&h->mu);
 	now = hist_now_ms();
-	if (v->polled_ms && now - v->polled_ms < POLL_EVERY_MS) {
+	/* An earlier look not answered yet: the writer is stuck on a slow
+	 * store, and one reader waited for it already; the others show
+	 * what this host has at once. */
+	if (v->sync_done < v->sync_req ||
+	    (v->polled_ms && now - v->polled_ms < POLL_EVERY_MS)) {
 		pthread_mutex_unlock(&h->mu);
 		return;
 	}
 	v->polled_ms = now;
 	ticket = ++v->sync_req;
 	pthread_cond_signal(&h->wake);
-	due = now + POLL_WAIT_MS;
+	/* The last look failed (history/error says why): look again in
+	 * the background, but do not make this reader wait for it. */
+	due = now + (v->sync_failing ? 0 : POLL_WAIT_MS);
 	/* hist_now_ms() is CLOCK_MONOTONIC, as h->done's clock. */
 	ts.tv_sec = due / 1000;
 	ts.tv_nsec = (due % 1000) * 1000000;
