@@ -156,10 +156,15 @@ t_check "git fsck on host b after the bursts" sh -c \
 # --- Redis hung (SIGSTOP): nothing waits longer than the bounds -------------------
 kill -STOP "$REDIS_PID"
 sleep 1.1	# past the once-a-second of the last look
-t_check "with Redis hung, history/log answers (within 5 s)" \
-	as alice timeout 5 cat "$EB/history/log"
-t_check "and a write succeeds (within 5 s)" \
-	as alice timeout 5 sh -c "echo hung > '$EB/skills/hung.md'"
+# Redis stays hung until both have answered: each must end by its own
+# bounds (redis_timeout, the 1.5 s a reader waits for the writer), never
+# by Redis answering. The time is printed, not judged (a loaded machine).
+t0=$(date +%s%N)
+t_check "with Redis hung, history/log answers while it still hangs" \
+	as alice timeout 120 cat "$EB/history/log"
+t_check "and a write succeeds while it still hangs" \
+	as alice timeout 120 sh -c "echo hung > '$EB/skills/hung.md'"
+echo "# both took $(( ($(date +%s%N) - t0) / 1000000 )) ms with Redis hung"
 kill -CONT "$REDIS_PID"
 t_check "once Redis answers, that write is committed" \
 	wait_for 30 log_has a "add skills/hung.md"

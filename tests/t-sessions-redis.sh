@@ -95,26 +95,27 @@ t_eq "all of them" "0 0 0 0" \
 as alice mkdir "$S/keep"
 redis_stop
 start=$(date +%s.%N)
-out=$(as alice ls "$S" 2>&1)
+out=$(as alice timeout 60 ls "$S" 2>&1)
 st=$?
 took=$(echo "$(date +%s.%N) - $start" | bc)
 t_check "with Redis down, listing sessions fails ($out)" test "$st" -ne 0
 t_grep() { grep -q -- "$2" <<<"$3" && t_pass "$1" || t_fail "$1" "in: $3"; }
 t_grep "with EIO" "Input/output error" "$out"
-t_check "promptly ($took s)" sh -c "[ \$(echo '$took < 2' | bc) = 1 ]"
+t_check "without waiting for it ($took s)" sh -c "[ $st -ne 124 ] && [ \$(echo '$took < 15' | bc) = 1 ]"
 t_check_not "mkdir fails too" as alice mkdir "$S/down"
 redis_start
 sleep 0.3
 # A Redis that hangs: each command has a timeout (redis_timeout = 1).
 kill -STOP "$REDIS_PID"
 start=$(date +%s.%N)
-out=$(as alice ls "$S" 2>&1)
+out=$(as alice timeout 60 ls "$S" 2>&1)
 st=$?
 took=$(echo "$(date +%s.%N) - $start" | bc)
 kill -CONT "$REDIS_PID"
 t_check "a Redis that does not answer: the listing fails ($out)" test "$st" -ne 0
-t_check "after the command's timeout, not later ($took s)" \
-	sh -c "[ \$(echo '$took < 3' | bc) = 1 ]"
+# it ends while Redis still hangs: by the 1 s timeout, not by an answer
+t_check "by the command's timeout, while Redis still hangs ($took s)" \
+	sh -c "[ $st -ne 124 ] && [ \$(echo '$took < 15' | bc) = 1 ]"
 sleep 0.3
 t_eq "Redis back (empty: it kept nothing): the listing says what it holds" "" \
 	"$(as alice ls "$S" 2>&1)"

@@ -174,7 +174,8 @@ as alice sh -c "echo cancel > '$S/chat/ctl'"
 out=$(reply alice chat)
 took=$(echo "$(date +%s.%N) - $start" | bc)
 t_check "cancel ends the answer: '(cancelled)' ($out)" grep -q "(cancelled)" <<<"$out"
-t_check "within 2 s of a 20 s stall ($took s)" sh -c "[ \$(echo '$took < 2' | bc) = 1 ]"
+# judged against the stall, not the clock: a loaded machine is slow
+t_check "long before the 20 s stall ends ($took s)" sh -c "[ \$(echo '$took < 15' | bc) = 1 ]"
 t_eq "error says so" "cancelled" "$(as alice cat "$S/chat/error")"
 t_check "a new prompt is taken after it" as alice sh -c "echo after > '$S/chat/prompt'"
 reply alice chat >/dev/null
@@ -372,8 +373,8 @@ took=$(echo "$(date +%s.%N) - $start" | bc)
 t_grep "one silent after some text fails, saying so" \
 	'^error: anthropic: no data for 2 s (llm_idle_timeout)' "$out"
 t_grep "keeping what came" '^begun,' "$out"
-t_check "within a second of the limit, not the 8 s stall ($took s)" \
-	sh -c "[ \$(echo '$took < 4.5' | bc) = 1 ]"
+t_check "at the 2 s limit, before the 8 s stall ends ($took s)" \
+	sh -c "[ \$(echo '$took < 7.5' | bc) = 1 ]"
 lfs_umount
 
 # A refused key: the daemon's key is not the server's.
@@ -417,8 +418,8 @@ out=$(reply alice lim)
 took=$(echo "$(date +%s.%N) - $start" | bc)
 t_grep "a stream that goes on past llm_timeout is ended, saying so" \
 	'^error: no complete answer within llm_timeout (4 s)' "$out"
-t_check "at the limit, not at the stream's end ($took s)" \
-	sh -c "[ \$(echo '$took < 6' | bc) = 1 ]"
+t_check "at the 4 s limit, not at the stream's end at 10 s ($took s)" \
+	sh -c "[ \$(echo '$took < 8.5' | bc) = 1 ]"
 t_grep "keeping what came" '^abcdef' "$out"
 
 # rm -r of a session while it streams.
