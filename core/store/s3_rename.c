@@ -11,6 +11,7 @@
  *   C from to        a folder being copied: undone (its copies deleted)
  *   X from to        a folder copied whole: `from` is deleted
  */
+#include "core/store/dir_move.h"
 #include "core/store/http.h"
 #include "core/store/journal.h"
 #include "core/store/objmeta.h"
@@ -65,66 +66,26 @@ static int delete_key(struct blob_s3 *s, const char *key)
 	return rc == -ENOENT ? 0 : rc;
 }
 
-/* The key under `to` of a key under `from`. */
-static int moved_key(char *out, size_t cap, const char *key,
-		     const char *from, const char *to)
+static int move_list(void *be, const char *prefix, struct s3_objs *out)
 {
-	int n = snprintf(out, cap, "%s%s", to, key + strlen(from));
-
-	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+	return s3_list_all(be, prefix, 0, out);
 }
 
-struct move {
-	struct blob_s3 *s;
-	struct s3_objs *objs;
-	const char *from, *to;	/* "a/b/" and "a/c/" */
-	char *copied;		/* per object: its copy was made */
+static int move_copy(void *be, const char *from, const char *to)
+{
+	return copy_object(be, from, to);
+}
+
+static int move_del(void *be, const char *key)
+{
+	return delete_key(be, key);
+}
+
+static const struct dir_move_ops moves = {
+	.list = move_list,
+	.copy = move_copy,
+	.del = move_del,
 };
-
-static int copy_one(void *ctx, size_t i)
-{
-	struct move *m = ctx;
-	char to[PATH_MAX];
-	int rc = moved_key(to, sizeof(to), m->objs->v[i].key, m->from, m->to);
-
-	if (!rc)
-		rc = copy_object(m->s, m->objs->v[i].key, to);
-	if (!rc)
-		m->copied[i] = 1;
-	return rc;
-}
-
-static int uncopy_one(void *ctx, size_t i)
-{
-	struct move *m = ctx;
-	char to[PATH_MAX];
-	int rc;
-
-	if (!m->copied[i])
-		return 0;
-	rc = moved_key(to, sizeof(to), m->objs->v[i].key, m->from, m->to);
-	return rc ? rc : delete_key(m->s, to);
-}
-
-static int delete_one(void *ctx, size_t i)
-{
-	struct move *m = ctx;
-
-	return delete_key(m->s, m->objs->v[i].key);
-}
-
-/* Delete everything under `prefix`. */
-static int delete_all(struct blob_s3 *s, const char *prefix)
-{
-	struct s3_objs objs = { NULL, 0, 0 };
-	struct move m = { s, &objs, prefix, prefix, NULL };
-	int rc = s3_list_all(s, prefix, 0, &objs);
-
-	if (!rc && objs.n)
-		rc = s3_parallel(objs.n, delete_one, &m);
-	s3_objs_release(&objs);
-	return rc;
-}
 
 /* --- renames -------------------------------------------------------------- */
 
@@ -149,44 +110,6 @@ static int rename_file(struct blob_s3 *s, const char *from, const char *to,
 	return 0;
 }
 
-static int rename_dir(struct blob_s3 *s, const char *from, const char *to)
-{
-	char f[PATH_MAX], t[PATH_MAX], id[JOURNAL_ID_MAX];
-	const char *fields[JOURNAL_FIELDS] = { f, t, NULL, NULL };
-	struct s3_objs objs = { NULL, 0, 0 };
-	struct move m = { s, &objs, f, t, NULL };
-	int rc;
-
-	snprintf(f, sizeof(f), "%s/", from);
-	if (snprintf(t, sizeof(t), "%s/", to) >= (int)sizeof(t))
-		return -ENAMETOOLONG;
-	rc = s3_list_all(s, f, 0, &objs);
-	if (rc || !objs.n)
-		goto out;	/* only in the tree: nothing to move */
-	m.copied = calloc(objs.n, 1);
-	if (!m.copied) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	rc = journal_add(s->journal, id, 'C', fields);
-	if (rc)
-		goto out;
-	rc = s3_parallel(objs.n, copy_one, &m);
-	if (rc) {
-		/* Undo: the folder stays where it was. */
-		if (s3_parallel(objs.n, uncopy_one, &m) == 0)
-			journal_done(s->journal, id);
-		goto out;
-	}
-	if (journal_set(s->journal, id, 'X', fields) == 0 &&
-	    s3_parallel(objs.n, delete_one, &m) == 0)
-		journal_done(s->journal, id);
-out:
-	free(m.copied);
-	s3_objs_release(&objs);
-	return rc;
-}
-
 int s3_rename(struct blob *b, const char *from, const char *to)
 {
 	struct blob_s3 *s = (struct blob_s3 *)b;
@@ -200,7 +123,7 @@ int s3_rename(struct blob *b, const char *from, const char *to)
 	if (rc == -ENOENT)
 		rc = s3_head(s, from, &e);
 	if (rc == -ENOENT)
-		return rename_dir(s, from, to);
+		return dir_move(s, s->journal, &moves, from, to);
 	if (rc)
 		return rc;
 	rc = rename_file(s, from, to, e.etag);
@@ -257,7 +180,7 @@ static int settle(void *arg, char kind, char *const f[JOURNAL_FIELDS])
 		return settle_file(s, f[0], f[1], f[2]);
 	if ((kind == 'C' || kind == 'X') && is_prefix(f[0]) &&
 	    is_prefix(f[1]))
-		return delete_all(s, kind == 'C' ? f[1] : f[0]);
+		return dir_delete_all(s, &moves, kind == 'C' ? f[1] : f[0]);
 	return 0;	/* not ours: dropped */
 }
 

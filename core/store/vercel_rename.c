@@ -16,6 +16,7 @@
  * A copy's ETag need not be its source's, so a file's entry notes the
  * target's version before the copy instead.
  */
+#include "core/store/dir_move.h"
 #include "core/store/http.h"
 #include "core/store/journal.h"
 #include "core/store/objmeta.h"
@@ -161,49 +162,6 @@ static int rename_file(struct blob_vercel *v, const char *from,
 
 /* --- folders -------------------------------------------------------------- */
 
-struct move {
-	struct blob_vercel *v;
-	struct s3_objs *objs;
-	const char *from, *to;	/* "a/b/" and "a/c/" */
-	char *copied;		/* per blob: its copy was made */
-};
-
-static int moved_key(char *out, size_t cap, const char *key,
-		     const char *from, const char *to)
-{
-	int n = snprintf(out, cap, "%s%s", to, key + strlen(from));
-
-	if (n < 0 || (size_t)n >= cap || n > VC_PATHNAME_MAX)
-		return -ENAMETOOLONG;
-	return 0;
-}
-
-static int copy_one(void *ctx, size_t i)
-{
-	struct move *m = ctx;
-	char to[PATH_MAX];
-	int rc = moved_key(to, sizeof(to), m->objs->v[i].key, m->from, m->to);
-
-	if (!rc)
-		rc = copy_known(m->v, m->objs->v[i].key, to);
-	if (!rc)
-		m->copied[i] = 1;
-	return rc;
-}
-
-static int uncopy_one(void *ctx, size_t i)
-{
-	struct move *m = ctx;
-	char to[PATH_MAX];
-	const char *k = to;
-	int rc;
-
-	if (!m->copied[i])
-		return 0;
-	rc = moved_key(to, sizeof(to), m->objs->v[i].key, m->from, m->to);
-	return rc ? rc : vc_delete(m->v, &k, 1);
-}
-
 /* Delete every blob of `objs`, a hundred to a request. */
 static int delete_objs(struct blob_vercel *v, const struct s3_objs *objs)
 {
@@ -219,55 +177,32 @@ static int delete_objs(struct blob_vercel *v, const struct s3_objs *objs)
 	return rc;
 }
 
-/* Delete everything under `prefix`. */
-static int delete_all(struct blob_vercel *v, const char *prefix)
+static int move_list(void *be, const char *prefix, struct s3_objs *out)
 {
-	struct s3_objs objs = { NULL, 0, 0 };
-	int rc = vc_list_all(v, prefix, 0, &objs);
-
-	if (!rc && objs.n)
-		rc = delete_objs(v, &objs);
-	s3_objs_release(&objs);
-	return rc;
+	return vc_list_all(be, prefix, 0, out);
 }
 
-static int rename_dir(struct blob_vercel *v, const char *from, const char *to)
+static int move_copy(void *be, const char *from, const char *to)
 {
-	char f[PATH_MAX], t[PATH_MAX], id[JOURNAL_ID_MAX];
-	const char *fields[JOURNAL_FIELDS] = { f, t, NULL, NULL };
-	struct s3_objs objs = { NULL, 0, 0 };
-	struct move m = { v, &objs, f, t, NULL };
-	int rc;
-
-	snprintf(f, sizeof(f), "%s/", from);
-	if (snprintf(t, sizeof(t), "%s/", to) >= (int)sizeof(t))
-		return -ENAMETOOLONG;
-	rc = vc_list_all(v, f, 0, &objs);
-	if (rc || !objs.n)
-		goto out;	/* only in the tree: nothing to move */
-	m.copied = calloc(objs.n, 1);
-	if (!m.copied) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	rc = journal_add(v->journal, id, 'C', fields);
-	if (rc)
-		goto out;
-	rc = s3_parallel(objs.n, copy_one, &m);
-	if (rc) {
-		/* Undo: the folder stays where it was. */
-		if (s3_parallel(objs.n, uncopy_one, &m) == 0)
-			journal_done(v->journal, id);
-		goto out;
-	}
-	if (journal_set(v->journal, id, 'X', fields) == 0 &&
-	    delete_objs(v, &objs) == 0)
-		journal_done(v->journal, id);
-out:
-	free(m.copied);
-	s3_objs_release(&objs);
-	return rc;
+	return copy_known(be, from, to);
 }
+
+static int move_del(void *be, const char *key)
+{
+	return vc_delete(be, &key, 1);
+}
+
+static int move_del_objs(void *be, const struct s3_objs *objs)
+{
+	return delete_objs(be, objs);
+}
+
+static const struct dir_move_ops moves = {
+	.list = move_list,
+	.copy = move_copy,
+	.del = move_del,
+	.del_objs = move_del_objs,
+};
 
 int vc_rename(struct blob *b, const char *from, const char *to)
 {
@@ -289,7 +224,7 @@ int vc_rename(struct blob *b, const char *from, const char *to)
 	if (!rc)
 		rc = rename_file(v, from, to, h->etag);
 	else if (rc == -ENOENT)
-		rc = rename_dir(v, from, to);
+		rc = dir_move(v, v->journal, &moves, from, to);
 	free(h);
 	return rc;
 }
@@ -339,9 +274,9 @@ static int settle(void *arg, char kind, char *const f[JOURNAL_FIELDS])
 	if (kind == 'F')
 		return settle_file(v, f[0], f[1], f[2], f[3]);
 	if (kind == 'C')
-		return delete_all(v, f[1]);
+		return dir_delete_all(v, &moves, f[1]);
 	if (kind == 'X')
-		return delete_all(v, f[0]);
+		return dir_delete_all(v, &moves, f[0]);
 	return 0;
 }
 
