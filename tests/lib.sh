@@ -32,6 +32,8 @@ LLMUNIX_STORAGE=${LLMUNIX_STORAGE:-local}
 S3RVER=${S3RVER:-$T_TOP/build/npm/node_modules/.bin/s3rver}
 S3_PID=
 S3_PORT=
+S3_PROXY_PID=
+S3_PROXY_PORT=
 S3_KEY=S3RVER	# s3rver's own account; no real secret
 VB_SERVER=$T_TOP/tests/vercel-blob-server.js
 VB_CLIENT=$T_TOP/tests/vercel-blob-client.js
@@ -218,8 +220,35 @@ s3_start()
 	return 1
 }
 
+# s3_proxy_start: tests/s3-fault-proxy.py in front of s3rver, failing
+# nothing (S3_PROXY_PORT): it forwards only whole requests, as S3 stores
+# only a whole body, where s3rver keeps what came of a PUT whose client
+# died mid-body (an empty or cut object); it also checks SigV4.
+s3_proxy_start()
+{
+	[ -n "$S3_PROXY_PID" ] && return 0
+	s3_start || return 1
+	: >"$T_TMP/s3proxy.ctl"
+	python3 "$T_TOP/tests/s3-fault-proxy.py" "$S3_PORT" "$T_TMP/s3proxy.ctl" \
+		"$T_TMP/s3proxy.port" "$T_TMP/s3proxy.log" 2>>"$T_TMP/s3proxy.err" &
+	S3_PROXY_PID=$!
+	local i
+	for i in $(seq 1 100); do
+		[ -s "$T_TMP/s3proxy.port" ] &&
+			S3_PROXY_PORT=$(cat "$T_TMP/s3proxy.port") && return 0
+		sleep 0.05
+	done
+	echo "# the s3 proxy did not start"
+	return 1
+}
+
 s3_stop()
 {
+	if [ -n "$S3_PROXY_PID" ]; then
+		kill "$S3_PROXY_PID" 2>/dev/null
+		wait "$S3_PROXY_PID" 2>/dev/null
+		S3_PROXY_PID= S3_PROXY_PORT=
+	fi
 	[ -n "$S3_PID" ] || return 0
 	kill "$S3_PID" 2>/dev/null
 	wait "$S3_PID" 2>/dev/null
@@ -355,11 +384,16 @@ lfs_mount()
 	case $LLMUNIX_STORAGE in
 	s3)
 		s3_start || return 1
+		local port=$S3_PORT
+		if [ -n "${S3_VIA_PROXY:-}" ]; then
+			s3_proxy_start || return 1
+			port=$S3_PROXY_PORT
+		fi
 		conf=$T_TMP/llmunix-s3.conf
 		{
 			cat "$T_TMP/llmunix.conf"
 			echo "storage = s3"
-			echo "s3_endpoint = http://127.0.0.1:$S3_PORT"
+			echo "s3_endpoint = http://127.0.0.1:$port"
 			echo "s3_bucket = $(s3_bucket_of)"
 			printf '%s\n' "${S3_CONF_EXTRA:-}"
 		} >"$conf"

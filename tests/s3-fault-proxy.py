@@ -16,6 +16,8 @@ modes in turn:
           server did the work, the client never hears of it)
   stall   waits STALL_SECONDS, then closes without an answer
 Each injected fault is appended to LOG_FILE as "MODE METHOD PATH".
+A request whose body ends before its Content-Length (its client died) is
+not forwarded, as S3 stores nothing of it; s3rver would keep what came.
 
 It also checks every request's SigV4 signature (scripts/s3sig.py), which
 s3rver does not: a request signed wrong gets 403 SignatureDoesNotMatch
@@ -95,6 +97,12 @@ class Proxy(BaseHTTPRequestHandler):
     def handle_one(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
+        if body is not None and len(body) < length:
+            # The client went away mid-body: S3 stores nothing of it
+            # (IncompleteBody), where s3rver would keep what came.
+            note("incomplete", self.command, self.path)
+            self.close_connection = True
+            return None
         why = s3sig.check(self.command, self.path,
                           {k.lower(): v for k, v in self.headers.items()},
                           body, SECRETS)
